@@ -1,0 +1,325 @@
+// csync/condvar.hpp
+// -----------------------------------------------------------------------------
+// csync::Condvar<S> -- a condition variable (not a sticky event) for threads
+// holding any BasicLockable and for coroutines holding a csync::Mutex, over
+// any wakeup strategy S.
+//
+// Semantics are std::condition_variable_any's:
+//   * wait(lock) atomically releases `lock` and sleeps until notified (or
+//     spuriously), then re-acquires `lock` before returning. "Atomically":
+//     the waiter is registered before `lock` is released, so a notify issued
+//     by a thread that changed the shared state under `lock` afterwards
+//     cannot be missed.
+//   * notify_one() wakes at least one waiter registered before the call, if
+//     any (queue strategies: exactly one, the longest waiting; eventcount
+//     strategies: all pollers, the others' wake-ups being spurious).
+//   * notify_all() wakes every waiter registered before the call and none
+//     that registers after it started (a generation snapshot, tokio#5396).
+//   * wait(lock, pred) loops until pred() holds; wait_for/wait_until give up
+//     at a deadline (a notification racing the deadline wins: the waiter
+//     reports no_timeout / the predicate's value).
+//   * co_await cv.async_wait(mutex, pred): the coroutine must hold `mutex`
+//     (a csync::Mutex); it is released while waiting and held again when
+//     the coroutine resumes -- on its own loop -- with pred() true. With a
+//     stop_token, a stop request ends the wait early: co_await yields
+//     pred()'s value, still holding the mutex.
+//
+// Memory ordering: the user's lock orders the shared state; in addition, for
+// threads X and Y, if X's notify delivers Y, everything X did before notify
+// happens-before Y returns from wait.
+//
+// Lifetime: destroy a Condvar only when nobody waits on it (asserted in debug
+// builds). A notifier may notify with or without holding the lock.
+// -----------------------------------------------------------------------------
+#pragma once
+
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <condition_variable>  // std::cv_status
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stop_token>
+#include <utility>
+
+#include <csync/detail/waiter.hpp>
+#include <csync/mutex.hpp>
+#include <csync/runtime/loop.hpp>
+#include <csync/semaphore.hpp>
+#include <csync/strategies/concept.hpp>
+#include <csync/strategies/default.hpp>
+
+namespace csync {
+
+template <wakeup_strategy S = default_strategy>
+class Condvar {
+ public:
+  using strategy_type = S;
+
+  Condvar() = default;
+  explicit Condvar(const typename S::options& options) : strategy_(options) {}
+  Condvar(const Condvar&) = delete;
+  Condvar& operator=(const Condvar&) = delete;
+  ~Condvar() {
+    assert(waiting_.load(std::memory_order_relaxed) == 0 &&
+           "csync::Condvar destroyed while threads or coroutines wait on it");
+  }
+
+  void notify_one() {
+    if (!may_have_waiters()) return;
+    bool woke = false;
+    strategy_.notify([&woke](detail::waiter* head) {
+      if (head == nullptr || woke) return visit::stop;
+      woke = true;
+      return visit::wake;
+    });
+  }
+
+  void notify_all() {
+    if (!may_have_waiters()) return;
+    std::optional<std::uint64_t> snapshot;
+    strategy_.notify([this, &snapshot](detail::waiter* head) {
+      // Taken inside the strategy's serialization, which also orders every
+      // registration's generation read: later registrations see a larger one.
+      // relaxed: that serialization provides the ordering.
+      if (!snapshot) snapshot = generation_.fetch_add(1, std::memory_order_relaxed);
+      if (head == nullptr || head->generation > *snapshot) return visit::stop;
+      return visit::wake;
+    });
+  }
+
+  template <class Lock>
+  void wait(Lock& lock) {
+    wait_until_impl(lock, std::nullopt);
+  }
+
+  template <class Lock, class Pred>
+  void wait(Lock& lock, Pred pred) {
+    while (!pred()) {
+      wait_until_impl(lock, std::nullopt);
+      if (!pred()) count_useless_wake();
+      else return;
+    }
+  }
+
+  template <class Lock, class Clock, class Duration>
+  std::cv_status wait_until(Lock& lock, std::chrono::time_point<Clock, Duration> deadline) {
+    return wait_until_impl(lock, to_steady(deadline)) ? std::cv_status::no_timeout
+                                                      : std::cv_status::timeout;
+  }
+
+  template <class Lock, class Clock, class Duration, class Pred>
+  bool wait_until(Lock& lock, std::chrono::time_point<Clock, Duration> deadline, Pred pred) {
+    const auto steady_deadline = to_steady(deadline);
+    while (!pred()) {
+      if (!wait_until_impl(lock, steady_deadline)) return pred();
+    }
+    return true;
+  }
+
+  template <class Lock, class Rep, class Period>
+  std::cv_status wait_for(Lock& lock, std::chrono::duration<Rep, Period> timeout) {
+    return wait_until(lock, std::chrono::steady_clock::now() + timeout);
+  }
+
+  template <class Lock, class Rep, class Period, class Pred>
+  bool wait_for(Lock& lock, std::chrono::duration<Rep, Period> timeout, Pred pred) {
+    return wait_until(lock, std::chrono::steady_clock::now() + timeout, std::move(pred));
+  }
+
+  /// `co_await cv.async_wait(mutex, pred)` -- see the header comment.
+  template <wakeup_strategy M, class Pred>
+  auto async_wait(Mutex<M>& mutex, Pred pred) {
+    return wait_awaiter<false, M, Pred>(*this, mutex, std::move(pred), {});
+  }
+  template <wakeup_strategy M, class Pred>
+  auto async_wait(Mutex<M>& mutex, Pred pred, std::stop_token stop) {
+    return wait_awaiter<true, M, Pred>(*this, mutex, std::move(pred), std::move(stop));
+  }
+
+  S& strategy() noexcept { return strategy_; }
+
+ private:
+  template <class Clock, class Duration>
+  static std::chrono::steady_clock::time_point to_steady(
+      std::chrono::time_point<Clock, Duration> t) {
+    if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
+      return std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t);
+    } else {
+      return std::chrono::steady_clock::now() +
+             std::chrono::duration_cast<std::chrono::steady_clock::duration>(t - Clock::now());
+    }
+  }
+
+  bool may_have_waiters() const noexcept {
+    // relaxed: a waiter increments waiting_ before releasing the user's lock;
+    // a notifier that changed the shared state under that lock afterwards
+    // acquired it, so the increment happens-before this load. A notifier
+    // that did not take the lock has no ordering to rely on in any condvar.
+    return waiting_.load(std::memory_order_relaxed) != 0;
+  }
+
+  void count_useless_wake() noexcept {
+    if constexpr (S::has_queue) strategy_.stats().on_futile(); else strategy_.stats().on_spurious();
+  }
+
+  /// Registers w (unless `stop` is already requested, checked inside the
+  /// strategy's serialization so it cannot slip past a concurrent cancel).
+  bool register_waiter(detail::waiter& w, const std::stop_token* stop = nullptr) {
+    w.rearm();
+    waiting_.fetch_add(1, std::memory_order_relaxed);  // ordered by the user's lock, see above
+    const bool registered = strategy_.enqueue_if(w, [&] {
+      if (stop && stop->stop_requested()) return false;
+      // relaxed: inside the strategy's serialization (see notify_all).
+      w.generation = generation_.load(std::memory_order_relaxed);
+      return true;
+    });
+    if (!registered) waiting_.fetch_sub(1, std::memory_order_relaxed);
+    return registered;
+  }
+
+  void unregister() noexcept { waiting_.fetch_sub(1, std::memory_order_relaxed); }
+
+  /// true: notified (or a spurious eventcount wake); false: deadline passed.
+  template <class Lock>
+  bool wait_until_impl(Lock& lock, detail::deadline_t deadline) {
+    detail::waiter w;
+    register_waiter(w);
+    lock.unlock();
+    bool notified = strategy_.wait(w, deadline);
+    if (!notified && !strategy_.cancel(w)) {
+      strategy_.wait(w, std::nullopt);  // a notify won the race: it is ours
+      notified = true;
+    }
+    unregister();
+    lock.lock();
+    return notified;
+  }
+
+  // ---- coroutine waiters ---------------------------------------------------
+
+  /// Lives in the awaiting coroutine's frame. Two waiter nodes: one for the
+  /// condvar's registry, one for re-acquiring the mutex (a node is never in
+  /// two registries, so a late cancel cannot touch the wrong one).
+  template <bool Stoppable, wakeup_strategy M, class Pred>
+  class wait_awaiter {
+   public:
+    wait_awaiter(Condvar& cv, Mutex<M>& mutex, Pred pred, std::stop_token stop)
+        : cv_(cv), mutex_(mutex), pred_(std::move(pred)), stop_(std::move(stop)) {}
+    wait_awaiter(const wait_awaiter&) = delete;
+    wait_awaiter& operator=(const wait_awaiter&) = delete;
+
+    bool await_ready() { return satisfied_ = pred_(); }  // the caller holds the mutex
+
+    bool await_suspend(std::coroutine_handle<> handle) {
+      runtime::Loop* loop = runtime::Loop::current();
+      if (!loop) detail::throw_no_loop("csync::Condvar::async_wait");
+      handle_ = handle;
+      for (detail::waiter* w : {&cv_waiter_, &lock_waiter_}) {
+        w->loop = loop;
+        w->context = this;
+      }
+      cv_waiter_.item.run = &on_notified;
+      lock_waiter_.item.run = &on_locked;
+      lock_waiter_.wanted = 1;
+      if (!cv_.register_waiter(cv_waiter_, stop_ptr())) {
+        satisfied_ = pred_();  // stop already requested: report, still holding the mutex
+        return false;
+      }
+      cv_.strategy_.arm(cv_waiter_);
+      mutex_.unlock();
+      if constexpr (Stoppable) {
+        if (stop_.stop_possible()) stop_callback_.emplace(stop_, canceller{this});
+      }
+      return true;
+    }
+
+    auto await_resume() {
+      if constexpr (Stoppable) {
+        stop_callback_.reset();
+        return satisfied_;
+      }
+    }
+
+   private:
+    struct canceller {
+      wait_awaiter* self;
+      void operator()() const noexcept {
+        // Only the condvar phase is cancellable: once notified, the coroutine
+        // must get the mutex back before it may return anyway.
+        if (!self->cv_.strategy_.cancel(self->cv_waiter_)) return;
+        self->cancelled_ = true;
+        self->cv_waiter_.loop->post(self->cv_waiter_.item);
+      }
+    };
+
+    const std::stop_token* stop_ptr() const noexcept { return Stoppable ? &stop_ : nullptr; }
+
+    static wait_awaiter& owner(runtime::work_item* item) noexcept {
+      return *static_cast<wait_awaiter*>(detail::waiter_of(item).context);
+    }
+
+    /// The condvar delivered us (or cancelled us, or a poll came round):
+    /// get the mutex back.
+    static void on_notified(runtime::work_item* item) noexcept {
+      wait_awaiter& self = owner(item);
+      self.cv_.unregister();
+      self.lock_or_queue();
+    }
+
+    /// The mutex delivered us.
+    static void on_locked(runtime::work_item* item) noexcept {
+      wait_awaiter& self = owner(item);
+      auto& sem = self.mutex_.sem_;
+      if (sem.delivery_grants() || sem.retry_after_wake(1)) {
+        self.holding_mutex();
+      } else {
+        self.lock_or_queue();
+      }
+    }
+
+    void lock_or_queue() noexcept {
+      auto& sem = mutex_.sem_;
+      lock_waiter_.rearm();
+      if (sem.take_or_enqueue(lock_waiter_, nullptr) == Semaphore<M>::attempt::acquired) {
+        holding_mutex();
+      } else {
+        sem.strategy_.arm(lock_waiter_);
+      }
+    }
+
+    void holding_mutex() noexcept {
+      satisfied_ = pred_();
+      if (satisfied_ || cancelled_) {
+        handle_.resume();
+        return;
+      }
+      if (!cv_.register_waiter(cv_waiter_, stop_ptr())) {  // stop requested meanwhile
+        handle_.resume();
+        return;
+      }
+      cv_.count_useless_wake();  // woken, but the predicate still fails
+      cv_.strategy_.arm(cv_waiter_);
+      mutex_.unlock();
+    }
+
+    Condvar& cv_;
+    Mutex<M>& mutex_;
+    Pred pred_;
+    std::stop_token stop_;
+    std::optional<std::stop_callback<canceller>> stop_callback_;
+    detail::waiter cv_waiter_;
+    detail::waiter lock_waiter_;
+    std::coroutine_handle<> handle_;
+    bool satisfied_ = false;
+    bool cancelled_ = false;  // written by the canceller before it posts the item
+  };
+
+  S strategy_;
+  std::atomic<std::uint64_t> generation_{0};  // notify_all generations
+  std::atomic<std::size_t> waiting_{0};       // registered waiters (a hint for notify)
+};
+
+}  // namespace csync

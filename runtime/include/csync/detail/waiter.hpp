@@ -1,0 +1,106 @@
+// csync/detail/waiter.hpp
+// -----------------------------------------------------------------------------
+// The waiter record every strategy links and every primitive fills in.
+//
+// A `waiter` lives in the waiting party's own memory: a blocked thread's stack
+// frame or a suspended coroutine's frame. Strategies never allocate one.
+// Fields are grouped by who owns them:
+//
+//   registry fields   prev, next, linked -- owned by the strategy; read and
+//                     written only inside the strategy's serialization.
+//   delivery fields   state, loop, item -- how the waiter is made runnable
+//                     again (see `deliver`). Set by the waiter *before* it is
+//                     registered; afterwards only `deliver` touches them.
+//   payload fields    wanted, generation -- written by the primitive inside
+//                     its `enqueue_if` predicate, read by its notify visitor.
+//   ticket            written by eventcount strategies (spin, futex) at
+//                     registration: the epoch observed before the re-check.
+//
+// Delivery (the "runtime implements delivery" half of the design):
+//   * thread waiter  (loop == nullptr): `state` goes waiting -> notified with a
+//     release store, then the thread is woken through its address. The store
+//     is the hand-over: afterwards the notifier touches only the address, in
+//     a syscall that tolerates the memory being gone (address_wait.hpp).
+//   * coroutine waiter (loop != nullptr): `item` is posted to `loop`; the loop
+//     runs it on its own thread, never inline on the notifier's. The post is
+//     the hand-over.
+// -----------------------------------------------------------------------------
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include <csync/detail/address_wait.hpp>
+#include <csync/runtime/loop.hpp>
+#include <csync/runtime/work_item.hpp>
+
+namespace csync::detail {
+
+enum waiter_state : std::uint32_t {
+  waiting = 0,   ///< registered (or about to be); no delivery yet
+  notified = 1,  ///< a notifier handed this waiter over; it may run
+};
+
+struct waiter {
+  // --- registry fields (strategy's serialization) ---------------------------
+  waiter* prev = nullptr;
+  waiter* next = nullptr;
+  bool linked = false;
+
+  // --- delivery fields -------------------------------------------------------
+  std::atomic<std::uint32_t> state{waiting};
+  runtime::Loop* loop = nullptr;  ///< null: a blocked thread
+  runtime::work_item item{};      ///< coroutine waiters: what the loop runs
+  void* context = nullptr;        ///< coroutine waiters: the awaiter owning this waiter
+
+  // --- payload ---------------------------------------------------------------
+  std::size_t wanted = 0;        ///< Semaphore: permits this waiter needs
+  std::uint64_t generation = 0;  ///< Condvar: notify_all generation at enqueue
+  std::uint32_t ticket = 0;      ///< eventcount strategies: epoch at registration
+
+  bool is_thread() const noexcept { return loop == nullptr; }
+
+  /// Make the waiter ready for another registration (after a delivery was
+  /// consumed). Only the waiter's owner calls this.
+  void rearm() noexcept {
+    // relaxed: the owner already observed `notified` with acquire (park) or
+    // was resumed by its loop; no other thread touches `state` until the
+    // waiter is registered again, and registration publishes it.
+    state.store(waiting, std::memory_order_relaxed);
+  }
+};
+
+static_assert(std::is_standard_layout_v<waiter>, "waiter_of() needs offsetof(waiter, item)");
+
+/// The waiter whose `item` a loop is running.
+inline waiter& waiter_of(runtime::work_item* item) noexcept {
+  return *reinterpret_cast<waiter*>(reinterpret_cast<char*>(item) - offsetof(waiter, item));
+}
+
+/// Hand `w` over to its owner. Called by strategies after `w` was detached and
+/// after every internal lock was released. `w` must not be touched afterwards.
+inline void deliver(waiter& w) noexcept {
+  if (runtime::Loop* loop = w.loop) {
+    loop->post(w.item);  // the post is the hand-over; run on the waiter's loop
+    return;
+  }
+  // release: pairs with the acquire load in park(); everything the notifier
+  // did before (granting permits, unlinking) is visible to the woken thread.
+  w.state.store(notified, std::memory_order_release);
+  wake_address_one(w.state);  // may hit a returned waiter: harmless, see above
+}
+
+/// Thread waiters: sleep until delivered (true) or until `deadline` (false).
+inline bool park(waiter& w, deadline_t deadline = std::nullopt) noexcept {
+  for (;;) {
+    // acquire: pairs with the release store in deliver().
+    if (w.state.load(std::memory_order_acquire) == notified) return true;
+    if (!wait_on_address(w.state, waiting, deadline)) {
+      return w.state.load(std::memory_order_acquire) == notified;
+    }
+  }
+}
+
+}  // namespace csync::detail

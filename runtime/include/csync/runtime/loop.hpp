@@ -1,0 +1,428 @@
+// csync/runtime/loop.hpp
+// -----------------------------------------------------------------------------
+// csync::runtime::Loop -- a single-threaded event loop for coroutine waiters.
+//
+// A Loop runs on the thread that calls `run()`. Several loops may run on
+// several threads. Work reaches a loop in three ways:
+//   * `spawn(Task<void>)` before `run()` or from the loop's own thread;
+//   * `post(work_item&)` from ANY thread (a release/notify on another thread
+//     delivering a waiter, a yield). Posted items run on the loop thread, in
+//     FIFO order per poster, never inline inside `post`. From the loop's own
+//     thread (while it runs) `post` appends to a local ready queue without
+//     locking; from any other thread it goes through the backend;
+//   * timers (`add_timer`, used by `sleep_for` / `sleep_until`): a min-heap of
+//     deadlines local to the loop, loop thread only.
+//
+// How the loop sleeps and how other threads wake it is the *backend*, a
+// replaceable part (backend.hpp; portable mutex+condvar backend in
+// portable_backend.hpp; io_uring and IOCP backends follow).
+//
+// run(): repeat { run the items that are ready now (one batch: items they post
+// run in the next batch, so yielding tasks cannot starve remote work or
+// timers); move remotely posted items onto the ready queue -- without
+// sleeping if local work is ready, otherwise sleeping in the backend until a
+// post or the earliest timer deadline; run the timers whose deadline passed }
+// until the count of unfinished spawned tasks is 0. If a task ended with an
+// exception, `run()` rethrows the first one after all tasks finished. A loop
+// whose tasks all wait for something that never comes sleeps forever.
+//
+// Where things run: spawned tasks, posted items, timer items and every
+// coroutine resumed by `yield()` / `sleep_for()` / a waiter delivery run on
+// the thread inside `run()`, with `Loop::current()` returning this loop.
+// Nothing in the runtime resumes a coroutine inline inside `post()`.
+//
+// Memory ordering: for threads X and Y, where Y runs the loop, everything X
+// does before `post(item)` happens-before `item.run(&item)` on Y (the
+// backend's lock: X releases it after linking the item, Y acquires it before
+// taking the item; see backend.hpp). Everything a task does happens-before
+// `run()` returns on Y. `spawn()` / `add_timer()` before `run()` are plain
+// writes: the thread that calls them must happen-before the thread that
+// calls `run()` (same thread, or e.g. std::thread construction / join).
+//
+// Lifetime: a Loop must outlive every item posted to it and every timer added
+// to it. Because a waiter is always a suspended task of the loop it is posted
+// to, and `run()` returns only after all tasks finished, a notifier's `post`
+// can race only with the loop's last step: the delivery that lets the last
+// task finish. `post` publishes the item and wakes the loop inside the
+// backend's lock, so the loop cannot take the item -- and therefore cannot
+// finish, return from `run()` and be destroyed -- before the poster has left
+// the backend (the argument is spelled out in backend.hpp). Hence "the last
+// task finishes while a wake is in flight" cannot happen for task wakes: the
+// task is not finished until its wake ran. Work items not tied to a task do
+// not keep `run()` alive: items still queued when the last task finishes stay
+// queued for the next `run()`. The destructor requires that the loop is not
+// running, every spawned task finished and no timer is pending (asserted in
+// debug builds); the memory of items and timers belongs to their owners.
+// -----------------------------------------------------------------------------
+#pragma once
+
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <csync/runtime/backend.hpp>
+#include <csync/runtime/portable_backend.hpp>
+#include <csync/runtime/work_item.hpp>
+#include <csync/task.hpp>
+
+namespace csync::runtime {
+
+class Loop;
+
+/// A work_item with a deadline: added with `Loop::add_timer`, run once on the
+/// loop thread (by `run()`, never inline) after `deadline` passed, unless
+/// cancelled with `Loop::cancel_timer` first. Timers with equal deadlines run
+/// in the order they were added. The memory must stay valid until the timer
+/// ran or was cancelled.
+struct timer_item : work_item {
+  std::chrono::steady_clock::time_point deadline{};
+
+  timer_item() noexcept = default;
+  /// Copying is allowed only while not scheduled; the copy is not scheduled.
+  timer_item(const timer_item& other) noexcept : work_item(other), deadline(other.deadline) {
+    assert(!other.scheduled() && "copying a scheduled timer_item");
+    next = nullptr;
+  }
+  timer_item& operator=(const timer_item&) = delete;
+
+  /// True between add_timer and the moment it runs or is cancelled.
+  bool scheduled() const noexcept { return heap_index_ != npos; }
+
+ private:
+  friend class Loop;
+  static constexpr std::size_t npos = std::numeric_limits<std::size_t>::max();
+  std::uint64_t seq_ = 0;         ///< tie-breaker: FIFO among equal deadlines
+  std::size_t heap_index_ = npos; ///< position in the loop's heap, npos if not scheduled
+};
+
+}  // namespace csync::runtime
+
+namespace csync::detail {
+
+/// A work_item that resumes a coroutine. Lives in the suspended frame.
+struct resume_item : runtime::work_item {
+  std::coroutine_handle<> handle{};
+  resume_item() noexcept { run = &resume_item::resume; }
+  static void resume(runtime::work_item* self) noexcept {
+    static_cast<resume_item*>(self)->handle.resume();
+  }
+};
+
+/// A timer that resumes a coroutine. Lives in the suspended frame.
+struct resume_timer : runtime::timer_item {
+  std::coroutine_handle<> handle{};
+  resume_timer() noexcept { run = &resume_timer::resume; }
+  static void resume(runtime::work_item* self) noexcept {
+    static_cast<resume_timer*>(self)->handle.resume();
+  }
+};
+
+/// The detached coroutine that drives one spawned task: created suspended by
+/// Loop::spawn, started by its `start` item from the loop's ready queue,
+/// frees its own frame (and with it the task's) when it finishes.
+class spawn_driver {
+ public:
+  struct promise_type {
+    resume_item start;
+
+    spawn_driver get_return_object() noexcept {
+      return spawn_driver{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() const noexcept { return {}; }
+    std::suspend_never final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    void unhandled_exception() const noexcept { std::terminate(); }  // the body catches all
+  };
+
+  std::coroutine_handle<promise_type> handle;
+};
+
+inline runtime::Loop*& current_loop_slot() noexcept {
+  static thread_local runtime::Loop* current = nullptr;
+  return current;
+}
+
+}  // namespace csync::detail
+
+namespace csync::runtime {
+
+/// The backend a default-constructed Loop uses: portable for now (io_uring
+/// becomes the Linux default when its backend lands).
+inline std::unique_ptr<backend> make_default_backend() { return make_portable_backend(); }
+
+class Loop {
+ public:
+  Loop() : Loop(make_default_backend()) {}
+
+  /// Throws std::invalid_argument when `b` is null.
+  explicit Loop(std::unique_ptr<backend> b) : backend_(std::move(b)) {
+    if (!backend_) throw std::invalid_argument("csync::runtime::Loop: null backend");
+  }
+
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  /// Precondition: not running, every spawned task finished, no timer pending.
+  ~Loop() {
+    // relaxed: diagnostic only; a correct program joined with run()'s thread.
+    assert(!running_.load(std::memory_order_relaxed) && "Loop destroyed while running");
+    assert(unfinished_ == 0 && "Loop destroyed with unfinished spawned tasks");
+    assert(timers_.empty() && "Loop destroyed with pending timers");
+  }
+
+  /// Schedules `task` to start on this loop; `run()` returns only after it
+  /// finished. Call before `run()` or from the loop's own thread. Throws
+  /// std::bad_alloc (nothing is scheduled then).
+  void spawn(Task<void> task) {
+    assert(task.valid() && "spawning an empty Task");
+    // relaxed: diagnostic only (see ~Loop); misuse from a foreign thread
+    // while running is a data race on ready_ that this assert reports first.
+    assert((!running_.load(std::memory_order_relaxed) || current() == this) &&
+           "Loop::spawn from a thread other than the running loop's");
+    spawn_driver_t driver = drive(*this, std::move(task));
+    auto& start = driver.handle.promise().start;
+    start.handle = driver.handle;
+    ++unfinished_;
+    ready_.push_back(start);
+  }
+
+  /// Runs until every spawned task finished (see the file comment); sets
+  /// `current()` to this loop meanwhile. Rethrows the first exception a task
+  /// ended with. Not reentrant for the same loop.
+  void run() {
+    // relaxed: diagnostic only (see ~Loop).
+    assert(!running_.load(std::memory_order_relaxed) && "Loop::run is not reentrant");
+    running_.store(true, std::memory_order_relaxed);  // relaxed: diagnostic only (see ~Loop)
+    struct scope {
+      Loop& loop;
+      Loop* previous;
+      ~scope() {
+        ::csync::detail::current_loop_slot() = previous;
+        loop.running_.store(false, std::memory_order_relaxed);  // relaxed: diagnostic only
+      }
+    } restore{*this, std::exchange(::csync::detail::current_loop_slot(), this)};
+
+    while (unfinished_ != 0) {
+      run_ready_batch();
+      if (unfinished_ == 0) break;
+      backend_->collect(ready_, /*block=*/ready_.empty(), next_deadline());
+      run_expired_timers();
+    }
+
+    if (first_error_) std::rethrow_exception(std::exchange(first_error_, nullptr));
+  }
+
+  /// Any thread: `item.run(&item)` runs later on this loop's thread, never
+  /// inline. From the thread running this loop it goes to the local ready
+  /// queue (no lock); from others through the backend. The caller must not
+  /// touch `item` after this call (it may already have run).
+  void post(work_item& item) noexcept {
+    if (current() == this) {
+      ready_.push_back(item);
+    } else {
+      backend_->post_remote(item);
+    }
+  }
+
+  /// The loop running on the calling thread (innermost if nested), or nullptr.
+  static Loop* current() noexcept { return ::csync::detail::current_loop_slot(); }
+
+  std::string_view backend_name() const noexcept { return backend_->name(); }
+
+  /// Loop thread (or before run(), like spawn): run `t` (its work_item part)
+  /// once after `t.deadline`. Timers do not keep `run()` alive; a task that
+  /// waits for one does. Throws std::bad_alloc (then `t` is not scheduled).
+  void add_timer(timer_item& t) {
+    // relaxed: diagnostic only (see spawn).
+    assert((!running_.load(std::memory_order_relaxed) || current() == this) &&
+           "Loop::add_timer from a thread other than the running loop's");
+    assert(!t.scheduled() && "timer_item already scheduled");
+    timers_.push_back(&t);  // may throw; t untouched then
+    t.seq_ = next_timer_seq_++;
+    t.heap_index_ = timers_.size() - 1;
+    sift_up(t.heap_index_);
+  }
+
+  /// Loop thread: unschedule `t`. Returns true if it was pending (it will not
+  /// run), false if it already ran, is running, or was never scheduled.
+  bool cancel_timer(timer_item& t) noexcept {
+    if (!t.scheduled()) return false;
+    assert(t.heap_index_ < timers_.size() && timers_[t.heap_index_] == &t &&
+           "timer_item scheduled on another loop");
+    heap_remove(t.heap_index_);
+    return true;
+  }
+
+ private:
+  using spawn_driver_t = ::csync::detail::spawn_driver;
+  using clock = std::chrono::steady_clock;
+
+  static spawn_driver_t drive(Loop& loop, Task<void> task) {
+    std::exception_ptr error;
+    try {
+      co_await std::move(task);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    loop.task_finished(std::move(error));
+    // final_suspend is suspend_never: the frame (and `task`'s frame) is freed
+    // here, before the item that resumed us returns to run().
+  }
+
+  void task_finished(std::exception_ptr error) noexcept {
+    if (error && !first_error_) first_error_ = std::move(error);
+    assert(unfinished_ > 0);
+    --unfinished_;
+  }
+
+  void run_ready_batch() noexcept {
+    work_queue batch;
+    batch.splice(ready_);  // items posted while the batch runs wait for the next one
+    while (work_item* item = batch.pop_front()) item->run(item);
+  }
+
+  std::optional<clock::time_point> next_deadline() const noexcept {
+    if (timers_.empty()) return std::nullopt;
+    return timers_.front()->deadline;
+  }
+
+  void run_expired_timers() noexcept {
+    if (timers_.empty()) return;
+    const clock::time_point now = clock::now();
+    // Timers added by the timers we run wait for the next round, so a task
+    // sleeping for 0 in a loop cannot starve everything else.
+    const std::uint64_t limit = next_timer_seq_;
+    while (!timers_.empty()) {
+      timer_item* t = timers_.front();
+      if (t->deadline > now || t->seq_ >= limit) break;
+      heap_remove(0);
+      t->run(t);
+    }
+  }
+
+  // --- indexed binary min-heap of timers, ordered by (deadline, seq) -------
+  static bool earlier(const timer_item* a, const timer_item* b) noexcept {
+    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq_ < b->seq_);
+  }
+  void heap_place(std::size_t i, timer_item* t) noexcept {
+    timers_[i] = t;
+    t->heap_index_ = i;
+  }
+  void sift_up(std::size_t i) noexcept {
+    timer_item* t = timers_[i];
+    while (i > 0) {
+      const std::size_t parent = (i - 1) / 2;
+      if (!earlier(t, timers_[parent])) break;
+      heap_place(i, timers_[parent]);
+      i = parent;
+    }
+    heap_place(i, t);
+  }
+  void sift_down(std::size_t i) noexcept {
+    timer_item* t = timers_[i];
+    const std::size_t n = timers_.size();
+    for (;;) {
+      std::size_t child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && earlier(timers_[child + 1], timers_[child])) ++child;
+      if (!earlier(timers_[child], t)) break;
+      heap_place(i, timers_[child]);
+      i = child;
+    }
+    heap_place(i, t);
+  }
+  void heap_remove(std::size_t i) noexcept {
+    timer_item* removed = timers_[i];
+    timer_item* last = timers_.back();
+    timers_.pop_back();
+    removed->heap_index_ = timer_item::npos;
+    if (removed == last) return;  // it was the last slot
+    heap_place(i, last);
+    if (i > 0 && earlier(last, timers_[(i - 1) / 2])) {
+      sift_up(i);
+    } else {
+      sift_down(i);
+    }
+  }
+
+  // Loop-thread state (or the spawning thread's before run(); see the file
+  // comment): no synchronization.
+  std::unique_ptr<backend> backend_;   ///< immutable after construction
+  work_queue ready_;                   ///< local ready queue
+  std::vector<timer_item*> timers_;    ///< min-heap by (deadline, seq)
+  std::uint64_t next_timer_seq_ = 0;
+  std::size_t unfinished_ = 0;         ///< spawned tasks not finished yet
+  std::exception_ptr first_error_;     ///< first exception a spawned task ended with
+  std::atomic<bool> running_{false};   ///< for debug assertions only
+};
+
+// --- awaitables --------------------------------------------------------------
+
+/// `co_await yield()`: reschedule the awaiting coroutine at the back of the
+/// current loop's ready queue. Throws std::logic_error (from await_suspend,
+/// so the awaiting coroutine sees it) when no loop runs on this thread.
+class yield_awaitable {
+ public:
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> awaiting) {
+    Loop* loop = Loop::current();
+    if (!loop) throw std::logic_error("csync::runtime::yield() awaited outside a running Loop");
+    item_.handle = awaiting;
+    loop->post(item_);  // local queue: runs in the loop's next batch
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  ::csync::detail::resume_item item_;
+};
+
+/// `co_await sleep_until(t)` / `co_await sleep_for(d)`: resume the awaiting
+/// coroutine on the current loop once the deadline passed (always suspends,
+/// even for a deadline in the past). Throws std::logic_error (from
+/// await_suspend) when no loop runs on this thread.
+class sleep_awaitable {
+ public:
+  explicit sleep_awaitable(std::chrono::steady_clock::time_point deadline) noexcept {
+    timer_.deadline = deadline;
+  }
+  bool await_ready() const noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> awaiting) {
+    Loop* loop = Loop::current();
+    if (!loop) throw std::logic_error("csync::runtime::sleep awaited outside a running Loop");
+    timer_.handle = awaiting;
+    loop->add_timer(timer_);
+  }
+  void await_resume() const noexcept {}
+
+ private:
+  ::csync::detail::resume_timer timer_;
+};
+
+inline yield_awaitable yield() noexcept { return {}; }
+
+inline sleep_awaitable sleep_until(std::chrono::steady_clock::time_point t) noexcept {
+  return sleep_awaitable(t);
+}
+
+/// The deadline saturates at steady_clock::time_point::max() (a negative
+/// duration sleeps like a deadline in the past).
+inline sleep_awaitable sleep_for(std::chrono::nanoseconds d) noexcept {
+  using clock = std::chrono::steady_clock;
+  const clock::time_point now = clock::now();
+  const auto room = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::time_point::max() - now);
+  return sleep_awaitable(d >= room ? clock::time_point::max()
+                                   : now + std::chrono::duration_cast<clock::duration>(d));
+}
+
+}  // namespace csync::runtime

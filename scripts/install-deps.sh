@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install the Debian packages csync needs to build and test, skipping those
+# already installed. Idempotent; meant for root on Debian 12 (bookworm).
+#
+#   scripts/install-deps.sh            # the packages below
+#   scripts/install-deps.sh pkg...     # the packages below plus pkg...
+set -euo pipefail
+
+# One package per line; extend here. Planned: liburing-dev nlohmann-json3-dev
+# libcli11-dev libbenchmark-dev python3-matplotlib python3-pytest clang
+# mingw-w64 wine spin.
+PACKAGES=(
+  build-essential
+  cmake
+  g++
+  ninja-build      # CMakePresets.json uses the Ninja generator
+  libgtest-dev
+  googletest
+  git
+  python3
+)
+PACKAGES+=("$@")
+
+is_installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]
+}
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  is_installed "$pkg" || missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+if [[ $EUID -ne 0 ]]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root (or install them yourself)" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,9 @@
+// Uses csync through add_subdirectory() with the default strategy.
+#include <csync/csync.hpp>
+
+int main() {
+  csync::Semaphore<> s(1);
+  s.acquire();
+  s.release();
+  return s.available() == 1 ? 0 : 1;
+}
