@@ -194,9 +194,10 @@ class basic_atomic_waker {
         return true;
       }
       if (s != address_of(w)) return false;  // a notify detached w
-      // relaxed on success: only w's owner (this thread) reads w's fields next,
-      // and the empty value carries no data for the next claimer.
-      if (slot_.compare_exchange_weak(s, empty_slot, std::memory_order_relaxed,
+      // acquire on success: pairs with the release() of a notifier that
+      // claimed the slot, read w's fields and put w back; w's frame may be
+      // reused as soon as we return, so those reads must happen-before.
+      if (slot_.compare_exchange_weak(s, empty_slot, std::memory_order_acquire,
                                       std::memory_order_relaxed)) {
         w.linked = false;
         return true;
