@@ -348,6 +348,35 @@ TEST(Loop, RunRethrowsFirstExceptionAfterAllTasksFinished) {
   EXPECT_TRUE(again);
 }
 
+TEST(Loop, NestedRunOnTheSameThread) {
+  // A task of `outer` runs another loop to completion inline. Hand-overs
+  // inside the inner loop must not be deferred to the outer task's
+  // trampoline (which cannot run meanwhile).
+  Loop outer;
+  int sum = 0;
+  bool current_restored = false;
+  outer.spawn([](int& s, bool& restored) -> Task<> {
+    Loop* const self = Loop::current();
+    s += co_await answer();
+    {
+      Loop inner;
+      inner.spawn([](int& acc) -> Task<> {
+        for (int i = 0; i < 100; ++i) {
+          acc += co_await answer();
+          co_await csync::runtime::yield();
+        }
+      }(s));
+      inner.run();
+    }
+    restored = (Loop::current() == self);
+    co_await csync::runtime::yield();
+    s += co_await answer();
+  }(sum, current_restored));
+  outer.run();
+  EXPECT_EQ(sum, 42 * 102);
+  EXPECT_TRUE(current_restored);
+}
+
 // --- timers ------------------------------------------------------------------
 
 TEST(Loop, SleepForOrdersTimers) {

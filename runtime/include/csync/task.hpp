@@ -12,11 +12,18 @@
 //   Task<> user() { int v = co_await answer(); ... }
 //
 // Symmetric transfer: starting a task (in `await_suspend`) and returning to
-// its awaiter (in `final_suspend`) hand control over by returning the next
-// coroutine handle instead of calling `resume()`, so the compiler emits a
-// tail call. A long chain of tasks that complete synchronously (a loop of
-// 100000 `co_await`s, or recursion 100000 tasks deep) therefore runs in
-// constant stack (cppcoro#65 is the failure mode this avoids).
+// its awaiter (in `final_suspend`) hand control directly to the next
+// coroutine without nesting a `resume()` call per step, so a long chain of
+// tasks that complete synchronously (a loop of 100000 `co_await`s, or a
+// recursion 100000 tasks deep) runs in constant stack (cppcoro#65 is the
+// failure mode this avoids). The standard spelling -- `await_suspend`
+// returning the next handle -- is not used: GCC (through 14; PR c++/100897,
+// libcoro#273) emits the resulting `resume()` as a tail call only when it
+// optimizes sibling calls (-O2 without sanitizers), so Debug and sanitizer
+// builds overflow the stack. Instead the hand-over goes through a per-thread
+// trampoline (`detail::symmetric_transfer`, below), which has the same
+// observable behaviour in every build mode. The section "Trampoline" next to
+// it states the protocol.
 //
 // Memory ordering: a Task has no internal synchronization. For threads X and
 // Y: if X resumes a task's coroutine and Y later resumes it (a wake-up
@@ -56,6 +63,71 @@ class Task;
 
 namespace detail {
 
+// --- Trampoline ---------------------------------------------------------------
+// `symmetric_transfer(suspending, next)` is called from the `await_suspend` of
+// the coroutine `suspending` (which is already suspended) and makes `next` run
+// in its place. Per thread, `trampoline_state` records `running`: the
+// coroutine the innermost trampoline on this thread resumed and that has not
+// handed over yet.
+//
+//   * Deferral: if `suspending` is `running`, the caller of its `resume()` is
+//     the trampoline loop itself, and the coroutine's actor returns to it as
+//     soon as `await_suspend` returns. So the call just records `next` and
+//     returns; the loop resumes `next` with no stack growth.
+//   * New trampoline: otherwise (`suspending` was resumed by a Loop item, by
+//     user code, or started by a plain call) the call becomes a trampoline
+//     inside this `await_suspend`: it saves the state of any outer trampoline
+//     (so a nested Loop::run or an inline resume never has its work deferred
+//     to an outer loop that cannot run meanwhile), resumes `next`, then
+//     whatever each resumed coroutine deferred, until a coroutine suspends
+//     without deferring (it waits for something else) or finishes without a
+//     continuation, and restores the saved state.
+//
+// Races handled (all on one thread; the state is thread-local):
+//   * `suspending` itself may be resumed, finish and be freed inside the new
+//     trampoline before `await_suspend` returns (a task completing
+//     synchronously resumes its awaiter through the deferral). That is the
+//     standard's "resumed before await_suspend returns" case: after the call,
+//     `await_suspend` touches neither the awaiter nor the frame, and the
+//     compiler-generated code after a void `await_suspend` only returns.
+//   * A coroutine resumed by the trampoline may suspend through a foreign
+//     awaiter that resumes it again inline; its next hand-over still defers
+//     to the same loop, which runs once the inline resume unwinds.
+//   * Frame-address reuse cannot confuse the identity test: `running` is set
+//     immediately before each `resume()` and cleared by the deferral, so it
+//     names a live, currently executing coroutine whenever it is compared.
+// A continuation whose `resume()` lets an exception escape (not a Task: its
+// promise catches everything) terminates the program, as a `noexcept`
+// symmetric transfer would.
+struct trampoline_state {
+  std::coroutine_handle<> running{};
+  std::coroutine_handle<> next{};
+};
+
+inline trampoline_state& this_thread_trampoline() noexcept {
+  static thread_local trampoline_state state;
+  return state;
+}
+
+inline void symmetric_transfer(std::coroutine_handle<> suspending,
+                               std::coroutine_handle<> next) noexcept {
+  trampoline_state& t = this_thread_trampoline();
+  if (suspending == t.running) {  // resumed by the innermost trampoline: defer
+    assert(!t.next && "two hand-overs from one resume");
+    t.next = next;
+    t.running = nullptr;
+    return;
+  }
+  const trampoline_state outer = t;
+  while (next) {
+    t.running = next;
+    t.next = nullptr;
+    next.resume();
+    next = t.next;
+  }
+  t = outer;
+}
+
 /// What every Task promise shares: laziness, the awaiter to resume, the
 /// exception the body ended with.
 class task_promise_base {
@@ -65,9 +137,8 @@ class task_promise_base {
     /// Symmetric transfer to the awaiter; a task nobody awaits (only possible
     /// through misuse) ends here and returns to whoever resumed it.
     template <class Promise>
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> self) noexcept {
-      std::coroutine_handle<> next = self.promise().continuation_;
-      return next ? next : std::noop_coroutine();
+    void await_suspend(std::coroutine_handle<Promise> self) noexcept {
+      symmetric_transfer(self, self.promise().continuation_);
     }
     void await_resume() const noexcept {}
   };
@@ -181,9 +252,11 @@ class [[nodiscard]] Task {
       assert(!task.done() && "a Task may be co_awaited only once");
       return false;
     }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) noexcept {
+    void await_suspend(std::coroutine_handle<> awaiting) noexcept {
       task.promise().set_continuation(awaiting);
-      return task;  // symmetric transfer: start the body as a tail call
+      // Start the body. `this` lives in the awaiting frame, which may be gone
+      // when this returns (see "Trampoline"): touch nothing afterwards.
+      detail::symmetric_transfer(awaiting, task);
     }
     decltype(auto) await_resume() { return task.promise().take_result(); }
   };

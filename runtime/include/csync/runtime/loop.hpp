@@ -175,7 +175,8 @@ class Loop {
 
   /// Precondition: not running, every spawned task finished, no timer pending.
   ~Loop() {
-    // relaxed: diagnostic only; a correct program joined with run()'s thread.
+    // relaxed: diagnostic only, pairs with no other operation; a correct
+    // program already synchronized with the thread that ran run().
     assert(!running_.load(std::memory_order_relaxed) && "Loop destroyed while running");
     assert(unfinished_ == 0 && "Loop destroyed with unfinished spawned tasks");
     assert(timers_.empty() && "Loop destroyed with pending timers");
@@ -186,8 +187,9 @@ class Loop {
   /// std::bad_alloc (nothing is scheduled then).
   void spawn(Task<void> task) {
     assert(task.valid() && "spawning an empty Task");
-    // relaxed: diagnostic only (see ~Loop); misuse from a foreign thread
-    // while running is a data race on ready_ that this assert reports first.
+    // relaxed: diagnostic only, pairs with no other operation (see ~Loop);
+    // misuse from a foreign thread while running is a data race on ready_
+    // that this assert reports first.
     assert((!running_.load(std::memory_order_relaxed) || current() == this) &&
            "Loop::spawn from a thread other than the running loop's");
     spawn_driver_t driver = drive(*this, std::move(task));
@@ -201,7 +203,7 @@ class Loop {
   /// `current()` to this loop meanwhile. Rethrows the first exception a task
   /// ended with. Not reentrant for the same loop.
   void run() {
-    // relaxed: diagnostic only (see ~Loop).
+    // relaxed: diagnostic only, pairs with no other operation (see ~Loop).
     assert(!running_.load(std::memory_order_relaxed) && "Loop::run is not reentrant");
     running_.store(true, std::memory_order_relaxed);  // relaxed: diagnostic only (see ~Loop)
     struct scope {
@@ -224,9 +226,10 @@ class Loop {
   }
 
   /// Any thread: `item.run(&item)` runs later on this loop's thread, never
-  /// inline. From the thread running this loop it goes to the local ready
-  /// queue (no lock); from others through the backend. The caller must not
-  /// touch `item` after this call (it may already have run).
+  /// inline. When this loop is `current()` (the caller runs on the loop's
+  /// thread, inside its run()) the item goes to the local ready queue without
+  /// a lock; otherwise through the backend. The caller must not touch `item`
+  /// after this call (it may already have run and been freed).
   void post(work_item& item) noexcept {
     if (current() == this) {
       ready_.push_back(item);
@@ -244,7 +247,7 @@ class Loop {
   /// once after `t.deadline`. Timers do not keep `run()` alive; a task that
   /// waits for one does. Throws std::bad_alloc (then `t` is not scheduled).
   void add_timer(timer_item& t) {
-    // relaxed: diagnostic only (see spawn).
+    // relaxed: diagnostic only, pairs with no other operation (see spawn).
     assert((!running_.load(std::memory_order_relaxed) || current() == this) &&
            "Loop::add_timer from a thread other than the running loop's");
     assert(!t.scheduled() && "timer_item already scheduled");
@@ -415,12 +418,15 @@ inline sleep_awaitable sleep_until(std::chrono::steady_clock::time_point t) noex
   return sleep_awaitable(t);
 }
 
-/// The deadline saturates at steady_clock::time_point::max() (a negative
-/// duration sleeps like a deadline in the past).
+/// The deadline is now + `d`, saturated at steady_clock::time_point::max();
+/// a zero or negative `d` behaves like a deadline in the past (the coroutine
+/// still suspends and resumes on the loop's next round).
 inline sleep_awaitable sleep_for(std::chrono::nanoseconds d) noexcept {
   using clock = std::chrono::steady_clock;
   const clock::time_point now = clock::now();
-  const auto room = std::chrono::duration_cast<std::chrono::nanoseconds>(clock::time_point::max() - now);
+  if (d <= std::chrono::nanoseconds::zero()) return sleep_awaitable(now);
+  const auto room =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock::time_point::max() - now);
   return sleep_awaitable(d >= room ? clock::time_point::max()
                                    : now + std::chrono::duration_cast<clock::duration>(d));
 }
