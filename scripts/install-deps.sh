@@ -6,7 +6,7 @@
 #   scripts/install-deps.sh pkg...     # the packages below plus pkg...
 set -euo pipefail
 
-# One package per line; extend here. Planned: liburing-dev nlohmann-json3-dev
+# One package per line; extend here. Planned: nlohmann-json3-dev
 # libcli11-dev libbenchmark-dev python3-matplotlib python3-pytest clang
 # mingw-w64 wine spin.
 PACKAGES=(
@@ -18,6 +18,9 @@ PACKAGES=(
   googletest
   git
   python3
+  liburing-dev     # io_uring loop backend (CSYNC_WITH_URING, default ON on Linux)
+  pkg-config       # how CMake finds liburing (pkg_check_modules)
+  libbenchmark-dev # csync-micro (harness/micro)
 )
 PACKAGES+=("$@")
 

@@ -7,11 +7,18 @@
 // posts from 4 threads while the loop sleeps; several loops on several
 // threads, including cross-loop delivery; Loop::current(); replaceable
 // backends; work_queue.
+//
+// Every Loop here is default-constructed, so the suite runs on the default
+// backend: io_uring on Linux where the kernel allows it. CTest runs it a
+// second time with CSYNC_LOOP_BACKEND=portable (runtime_test.portable.*);
+// tests/uring_backend_test.cpp covers what is specific to io_uring.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <coroutine>
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -225,9 +232,20 @@ TEST(Loop, CurrentIsNullOutsideRun) {
   std::thread([] { EXPECT_EQ(Loop::current(), nullptr); }).join();
 }
 
+/// The backend a default Loop must pick here (see make_default_backend()).
+std::string expected_default_backend() {
+  if (const char* env = std::getenv("CSYNC_LOOP_BACKEND"); env && *env) return env;
+#if CSYNC_HAVE_URING_BACKEND
+  if (csync::runtime::probe_uring().ring_ok) return "io_uring";
+#endif
+  return "portable";
+}
+
 TEST(Loop, BackendNameAndRunWithoutTasks) {
   Loop loop;
-  EXPECT_EQ(loop.backend_name(), "portable");
+  EXPECT_EQ(loop.backend_name(), expected_default_backend());
+  RecordProperty("backend", std::string(loop.backend_name()));
+  std::printf("default loop backend: %s\n", std::string(loop.backend_name()).c_str());
   loop.run();  // nothing spawned: returns at once
   EXPECT_THROW(Loop(std::unique_ptr<csync::runtime::backend>{}), std::invalid_argument);
 }

@@ -6,7 +6,9 @@
 //                             sleep_until(), timer_item; it includes
 //                             <csync/runtime/backend.hpp> (the replaceable
 //                             backend interface, work_queue) and
-//                             <csync/runtime/portable_backend.hpp>.
+//                             <csync/runtime/portable_backend.hpp>;
+//   <csync/runtime/uring_backend.hpp>  the io_uring backend (Linux), the
+//                             probe, uring_backend_of(), uring_submit().
 // The contracts (memory ordering, lifetimes, where things run) are stated in
 // those headers.
 // -----------------------------------------------------------------------------
@@ -15,5 +17,6 @@
 #include <csync/runtime/backend.hpp>
 #include <csync/runtime/loop.hpp>
 #include <csync/runtime/portable_backend.hpp>
+#include <csync/runtime/uring_backend.hpp>
 #include <csync/runtime/work_item.hpp>
 #include <csync/task.hpp>

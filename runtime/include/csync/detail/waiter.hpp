@@ -55,6 +55,17 @@ struct waiter {
   runtime::work_item item{};      ///< coroutine waiters: what the loop runs
   void* context = nullptr;        ///< coroutine waiters: the awaiter owning this waiter
 
+  // --- kernel waits (uring_futex: a wait in flight in the loop's io_uring) ---
+  /// kernel_wait_state; written by the owner's loop and by a canceller.
+  std::atomic<std::uint32_t> kernel_wait{0};
+  /// The primitive's `item.run`, saved while the strategy interposes on the
+  /// completion, and the strategy that did so.
+  void (*primitive_run)(runtime::work_item*) noexcept = nullptr;
+  void* registry = nullptr;
+  /// Posted to the owner's loop by a canceller on another thread: the ring may
+  /// only be touched from its loop's thread.
+  runtime::work_item cancel_item{};
+
   // --- payload ---------------------------------------------------------------
   std::size_t wanted = 0;        ///< Semaphore: permits this waiter needs
   std::uint64_t generation = 0;  ///< Condvar: notify_all generation at enqueue
@@ -77,6 +88,12 @@ static_assert(std::is_standard_layout_v<waiter>, "waiter_of() needs offsetof(wai
 /// The waiter whose `item` a loop is running.
 inline waiter& waiter_of(runtime::work_item* item) noexcept {
   return *reinterpret_cast<waiter*>(reinterpret_cast<char*>(item) - offsetof(waiter, item));
+}
+
+/// The waiter whose `cancel_item` a loop is running.
+inline waiter& waiter_of_cancel(runtime::work_item* item) noexcept {
+  return *reinterpret_cast<waiter*>(reinterpret_cast<char*>(item) -
+                                    offsetof(waiter, cancel_item));
 }
 
 /// Hand `w` over to its owner. Called by strategies after `w` was detached and

@@ -14,8 +14,9 @@
 //                                  an item arrives or `deadline` passes.
 //
 // Implementations: portable_backend.hpp (std::mutex + std::condition_variable,
-// every platform). io_uring (eventfd / MSG_RING wake) and IOCP (completion
-// packet wake) backends implement the same interface.
+// every platform); uring_backend.hpp (Linux io_uring: mutex-guarded FIFO +
+// eventfd wake, plus loop-thread SQE submission). An IOCP (completion packet
+// wake) backend will implement the same interface.
 //
 // Memory ordering: for threads X and Y, where Y runs the loop, everything X
 // did before `post_remote(item)` must happen-before Y's return from the

@@ -15,7 +15,11 @@
 //
 // How the loop sleeps and how other threads wake it is the *backend*, a
 // replaceable part (backend.hpp; portable mutex+condvar backend in
-// portable_backend.hpp; io_uring and IOCP backends follow).
+// portable_backend.hpp; io_uring backend in uring_backend.hpp; IOCP follows).
+// `Loop()` takes `make_default_backend()` (below: io_uring on Linux when the
+// kernel allows it, else portable; env CSYNC_LOOP_BACKEND overrides);
+// `Loop(make_portable_backend())` / `Loop(make_uring_backend())` choose
+// explicitly.
 //
 // run(): repeat { run the items that are ready now (one batch: items they post
 // run in the next batch, so yielding tasks cannot starve remote work or
@@ -62,15 +66,19 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <csync/detail/uring_compat.hpp>
+#include <csync/detail/uring_probe.hpp>
 #include <csync/runtime/backend.hpp>
 #include <csync/runtime/portable_backend.hpp>
 #include <csync/runtime/work_item.hpp>
@@ -157,9 +165,47 @@ inline runtime::Loop*& current_loop_slot() noexcept {
 
 namespace csync::runtime {
 
-/// The backend a default-constructed Loop uses: portable for now (io_uring
-/// becomes the Linux default when its backend lands).
-inline std::unique_ptr<backend> make_default_backend() { return make_portable_backend(); }
+/// The backend a default-constructed Loop uses, chosen per call:
+///   * env CSYNC_LOOP_BACKEND=portable: the portable backend;
+///   * env CSYNC_LOOP_BACKEND=io_uring: make_uring_backend(), which throws
+///     std::runtime_error (with the probe's reason) when io_uring is
+///     unavailable -- an explicit request is not silently downgraded;
+///   * any other non-empty value: std::invalid_argument;
+///   * unset or empty: io_uring when the backend is compiled in
+///     (CSYNC_HAVE_URING_BACKEND, i.e. Linux with liburing) and
+///     probe_uring().ring_ok; otherwise portable. When io_uring is compiled
+///     in but unusable (probe failed, or this ring could not be created) the
+///     reason goes to stderr once per process --
+///     "csync: io_uring unavailable (<reason>); using the portable loop
+///     backend" -- unless env CSYNC_QUIET=1.
+/// The environment is read on every call (so a setenv before constructing a
+/// Loop takes effect; like any getenv, not concurrently with setenv); the
+/// kernel probe is cached for the process.
+inline std::unique_ptr<backend> make_default_backend() {
+  const char* env = std::getenv("CSYNC_LOOP_BACKEND");
+  const std::string_view choice = env ? std::string_view(env) : std::string_view();
+  if (choice == "portable") return make_portable_backend();
+  if (choice == "io_uring") return make_uring_backend();
+  if (!choice.empty()) {
+    throw std::invalid_argument("csync: CSYNC_LOOP_BACKEND='" + std::string(choice) +
+                                "' is neither 'portable' nor 'io_uring'");
+  }
+#if CSYNC_HAVE_URING_BACKEND
+  const uring_probe& probe = probe_uring();
+  if (probe.ring_ok) {
+    try {
+      return make_uring_backend();
+    } catch (const std::runtime_error& e) {  // this ring failed (fds, memory): fall back
+      std::string_view why = e.what();
+      if (why.starts_with("csync: ")) why.remove_prefix(7);
+      ::csync::detail::note_uring_fallback(why);
+      return make_portable_backend();
+    }
+  }
+  ::csync::detail::note_uring_fallback(probe.ring_reason);
+#endif
+  return make_portable_backend();
+}
 
 class Loop {
  public:
@@ -242,6 +288,11 @@ class Loop {
   static Loop* current() noexcept { return ::csync::detail::current_loop_slot(); }
 
   std::string_view backend_name() const noexcept { return backend_->name(); }
+
+  /// The backend this loop was constructed with (never null). Backend-specific
+  /// loop-thread APIs reach it through this, e.g. uring_backend_of().
+  backend& get_backend() noexcept { return *backend_; }
+  const backend& get_backend() const noexcept { return *backend_; }
 
   /// Loop thread (or before run(), like spawn): run `t` (its work_item part)
   /// once after `t.deadline`. Timers do not keep `run()` alive; a task that
@@ -432,3 +483,8 @@ inline sleep_awaitable sleep_for(std::chrono::nanoseconds d) noexcept {
 }
 
 }  // namespace csync::runtime
+
+// The io_uring backend and uring_submit need the complete Loop; included here
+// so that make_uring_backend(), declared above and used by
+// make_default_backend(), is defined in every translation unit that uses Loop.
+#include <csync/runtime/uring_backend.hpp>

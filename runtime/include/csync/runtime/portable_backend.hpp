@@ -2,8 +2,9 @@
 // -----------------------------------------------------------------------------
 // The portable Loop backend: a std::mutex guarding an intrusive FIFO of
 // remotely posted work_items, and a std::condition_variable the loop sleeps
-// on. Works everywhere; it is the default Loop backend until the io_uring
-// backend lands.
+// on. Works everywhere; it is the default Loop backend except on Linux where
+// the io_uring backend is compiled in and the kernel allows it (see
+// make_default_backend() in loop.hpp).
 //
 //   post_remote  lock; link the item; set `pending_`; notify_one; unlock.
 //   collect      (fast path) nothing pending and not blocking: return without
