@@ -234,9 +234,18 @@ class Semaphore {
   bool delivery_grants() const noexcept { return policy_ == fairness::fifo; }
 
   /// A woken waiter retries; count why it failed.
-  bool retry_after_wake(std::size_t n) noexcept {
+  bool retry_after_wake(std::size_t n) {
     if (try_take(n, false)) return true;
-    if constexpr (S::has_queue) strategy_.stats().on_futile(); else strategy_.stats().on_spurious();
+    if constexpr (S::has_queue) {
+      strategy_.stats().on_futile();
+      // The wake we got was sized for permits a newcomer then took part of.
+      // What is left may serve a smaller waiter behind us; nobody else will
+      // look (the release that woke us is over), so pass the wake on before
+      // we queue again -- or that waiter sleeps beside a free permit.
+      if (permits_of(word_.load(std::memory_order_relaxed)) != 0) notify_waiters();
+    } else {
+      strategy_.stats().on_spurious();  // a broadcast woke every poller anyway
+    }
     return false;
   }
 
