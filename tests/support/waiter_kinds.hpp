@@ -1,0 +1,754 @@
+// tests/support/waiter_kinds.hpp -- test harness, never installed.
+// -----------------------------------------------------------------------------
+// The waiter kinds the conformance and stress suites are typed over, and the
+// machinery around them, so that every test body is written once.
+//
+// A worker is a csync::Task<void> that waits through its kind K:
+//
+//   co_await K::acquire(sem, n);          co_await K::lock(m);
+//   co_await K::wait(cv, m, pred);        co_await K::pause();
+//   bool b = co_await K::try_acquire_for(sem, n, d);   // also try_lock_for, wait_for
+//   bool b = co_await K::acquire_cancellable(sem, n, slot);  // lock_/wait_cancellable
+//
+// and N workers run to completion with K::run(N, make_task) (or K::start(...)
+// returning a `group` to join later, while the test thread acts as controller).
+//
+//   threads            each worker is an OS thread driving its task
+//                      synchronously: the awaitables make the *blocking* call
+//                      (sem.acquire, m.lock, cv.wait(m, pred) on the csync::Mutex
+//                      itself, try_acquire_for, ...) in await_ready() and never
+//                      suspend; pause() is std::this_thread::yield().
+//   coroutines_1loop   every worker is a task on one Loop (one thread); the
+//                      awaitables are the async API (async_acquire, async_lock,
+//                      async_wait); pause() is runtime::yield().
+//   coroutines_Nloops  the same, workers round-robin over 3 Loops on 3 threads.
+//
+// Timed waits for coroutines: `try_acquire_for` and friends arm a timer on the
+// waiter's own loop that requests stop on the token passed to the stoppable
+// async call, so "timeout" is a stop request on the waiter's own thread.
+// `*_cancellable(..., cancel_slot&)`: coroutines wait with a token from the
+// slot, which any thread may `fire()`; threads (which have no stop_token API)
+// use the slot's short timeout instead.
+//
+// Hangs: every group runs under a watchdog. If the workers have not finished
+// by the deadline (`watchdog_budget()`), it prints the test's name and what it
+// was waiting for, then std::abort()s -- a hang is a lost wakeup (or a
+// deadlock), and CI must say so instead of running into the CTest timeout.
+// `spin_until(pred, what)` is the controller's bounded poll, same message.
+// All worker threads of a group wait at a start line and start together.
+//
+// Instrumentation: `probe<S>` wraps a strategy and counts registrations (the
+// deterministic way to know that a waiter is queued before starting the
+// next); hooks run at each registration, on entry to notify, and after each
+// notify-visitor decision (to place another party's step exactly between a
+// wake decision and the woken waiter's retry). `hold_until_queued` keeps the
+// first holder in its critical section until somebody registered, so a
+// contention test reaches the slow path whatever the schedule.
+// `chaos_canceller` fires random cancel slots from a foreign thread. Counters
+// that tests bump inside critical sections are relaxed on purpose: a seq_cst
+// RMW there would create the happens-before edge the primitive is supposed to
+// provide and hide a missing one from ThreadSanitizer.
+//
+// The matrix: `family<basic_<name>>` names a strategy template (public alias
+// with no_stats, counting variant); `combo<family, kind>` is one typed-test
+// parameter (S, CS, PS = probe<CS>, K, and `rounds(n)` to size loops);
+// `kinds_for<family>` lists the three kinds for one strategy, so each suite
+// instantiates once per strategy under #if defined(CSYNC_HAVE_<NAME>).
+// -----------------------------------------------------------------------------
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <coroutine>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <csync/csync.hpp>
+// Kernel strategies, when the tree has them (each defines CSYNC_HAVE_<NAME>
+// only where its mechanism exists; the suites instantiate under #if).
+#if __has_include(<csync/strategies/futex.hpp>)
+#include <csync/strategies/futex.hpp>
+#endif
+#if __has_include(<csync/strategies/uring_futex.hpp>)
+#include <csync/strategies/uring_futex.hpp>
+#endif
+
+// --- build flavour -------------------------------------------------------------
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CSYNC_TEST_TSAN 1
+#endif
+#if __has_feature(address_sanitizer)
+#define CSYNC_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CSYNC_TEST_TSAN 1
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define CSYNC_TEST_ASAN 1
+#endif
+
+namespace csync_test {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+#if defined(CSYNC_TEST_TSAN)
+inline constexpr bool under_tsan = true;
+#else
+inline constexpr bool under_tsan = false;
+#endif
+#if defined(CSYNC_TEST_ASAN)
+inline constexpr bool under_asan = true;
+#else
+inline constexpr bool under_asan = false;
+#endif
+inline constexpr bool sanitized = under_tsan || under_asan;
+
+/// Iteration counts are sized for the Release build; sanitizers divide them
+/// (TSan runs these mostly-blocking workloads 3-10x slower on 2 cores).
+constexpr std::size_t scaled(std::size_t n, std::size_t tsan_divisor = 4,
+                             std::size_t asan_divisor = 2) {
+  const std::size_t d = under_tsan ? tsan_divisor : under_asan ? asan_divisor : 1;
+  return std::max<std::size_t>(1, n / d);
+}
+
+/// How long a group of workers may run before the watchdog calls it a hang.
+inline std::chrono::nanoseconds watchdog_budget() { return sanitized ? 120s : 30s; }
+
+inline std::string current_test_name() {
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  if (!info) return "(no test)";
+  return std::string(info->test_suite_name()) + "." + info->name();
+}
+
+[[noreturn]] inline void report_hang(const std::string& what, std::chrono::nanoseconds budget) {
+  std::fprintf(stderr,
+               "\n*** csync test watchdog: %s did not finish within %.1f s -- a lost wakeup "
+               "or a deadlock. Aborting.\n",
+               what.c_str(), std::chrono::duration<double>(budget).count());
+  std::fflush(stderr);
+  std::abort();
+}
+
+/// Aborts the process with a message if not disarmed (destroyed) in time.
+class watchdog {
+ public:
+  explicit watchdog(std::string what, std::chrono::nanoseconds budget = watchdog_budget())
+      : what_(current_test_name() + " [" + std::move(what) + "]"), budget_(budget) {
+    thread_ = std::thread([this] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!cv_.wait_for(lock, budget_, [this] { return done_; })) report_hang(what_, budget_);
+    });
+  }
+  watchdog(const watchdog&) = delete;
+  watchdog& operator=(const watchdog&) = delete;
+  ~watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  std::string what_;
+  std::chrono::nanoseconds budget_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+/// Polls `done` (with short sleeps) until it holds; aborts like the watchdog
+/// if it does not within the budget. For the controlling test thread.
+template <class Pred>
+void spin_until(Pred done, const char* what, std::chrono::nanoseconds budget = watchdog_budget()) {
+  const auto deadline = steady::now() + budget;
+  auto nap = std::chrono::microseconds(20);
+  while (!done()) {
+    if (steady::now() > deadline) report_hang(current_test_name() + " [" + what + "]", budget);
+    std::this_thread::sleep_for(nap);
+    nap = std::min<std::chrono::microseconds>(nap * 2, 1ms);
+  }
+}
+
+/// Raises `peak` to at least `v` (relaxed: statistics only).
+inline void raise_to(std::atomic<std::size_t>& peak, std::size_t v) {
+  std::size_t cur = peak.load(std::memory_order_relaxed);
+  while (cur < v && !peak.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+  }
+}
+
+inline const char* to_string(csync::fairness f) {
+  return f == csync::fairness::fifo ? "fifo" : "barging";
+}
+
+/// The fairness policies strategy S supports: barging always, fifo with a queue.
+template <class S>
+std::vector<csync::fairness> policies() {
+  if constexpr (S::has_queue) {
+    return {csync::fairness::fifo, csync::fairness::barging};
+  } else {
+    return {csync::fairness::barging};
+  }
+}
+
+// --- probe: a strategy wrapper that counts registrations -------------------------
+
+/// Forwards every expression to `Inner`; counts successful `enqueue_if`s and
+/// `cancel`s and calls an optional hook (set before any concurrent use) for
+/// each registration, right after `Inner` linked the waiter.
+template <csync::wakeup_strategy Inner>
+class probe {
+ public:
+  static constexpr std::string_view name = Inner::name;
+  static constexpr bool has_queue = Inner::has_queue;
+  using options = typename Inner::options;
+  using hook_type = std::function<void(const csync::detail::waiter&)>;
+
+  probe() = default;
+  explicit probe(const options& o) : inner_(o) {}
+  probe(const probe&) = delete;
+  probe& operator=(const probe&) = delete;
+
+  static csync::availability availability() noexcept { return Inner::availability(); }
+
+  template <class Pred>
+  bool enqueue_if(csync::detail::waiter& w, Pred&& pred) {
+    const bool registered = inner_.enqueue_if(w, std::forward<Pred>(pred));
+    if (registered) {
+      if (hook_) hook_(w);  // w's owner is this thread: w is alive
+      // release: a controller that sees the count may rely on the link.
+      registrations_.fetch_add(1, std::memory_order_release);
+    }
+    return registered;
+  }
+
+  template <class Visitor>
+  std::size_t notify(Visitor&& visitor) {
+    if (notify_hook_) notify_hook_();
+    if (!visit_hook_) return inner_.notify(std::forward<Visitor>(visitor));
+    return inner_.notify([&](csync::detail::waiter* head) {
+      const csync::visit decision = visitor(head);
+      visit_hook_(head, decision);
+      return decision;
+    });
+  }
+
+  bool cancel(csync::detail::waiter& w) {
+    const bool removed = inner_.cancel(w);
+    if (removed) cancellations_.fetch_add(1, std::memory_order_relaxed);
+    return removed;
+  }
+
+  bool wait(csync::detail::waiter& w, csync::detail::deadline_t deadline) {
+    return inner_.wait(w, deadline);
+  }
+  void arm(csync::detail::waiter& w) { inner_.arm(w); }
+  auto& stats() noexcept { return inner_.stats(); }
+
+  /// Waiters registered so far (monotonic).
+  std::size_t registrations() const noexcept {
+    return registrations_.load(std::memory_order_acquire);
+  }
+  std::size_t cancellations() const noexcept {
+    return cancellations_.load(std::memory_order_relaxed);
+  }
+  /// Set before the primitive is shared; called on the registering thread.
+  void on_register(hook_type hook) { hook_ = std::move(hook); }
+  /// Called inside the strategy's serialization after the primitive's
+  /// notify visitor decided about `head` (queue strategies only): a way to
+  /// place another party's lock-free step (a barging try_acquire, say)
+  /// exactly between a wake decision and the woken waiter's retry. Set before
+  /// the primitive is shared.
+  void on_visit(std::function<void(csync::detail::waiter*, csync::visit)> hook) {
+    visit_hook_ = std::move(hook);
+  }
+  /// Called on entry to notify(), before the strategy is touched: the
+  /// primitive (a releasing unlock(), say) is accessing its strategy now.
+  /// Set before the primitive is shared.
+  void on_notify(std::function<void()> hook) { notify_hook_ = std::move(hook); }
+
+ private:
+  Inner inner_;
+  hook_type hook_;
+  std::function<void()> notify_hook_;
+  std::function<void(csync::detail::waiter*, csync::visit)> visit_hook_;
+  std::atomic<std::size_t> registrations_{0};
+  std::atomic<std::size_t> cancellations_{0};
+};
+
+/// Makes contention certain whatever the schedule: a worker that has just
+/// taken the resource keeps it, pausing, until the probe has seen somebody
+/// register behind it. Use in the first round only, with more demand than
+/// supply (otherwise nobody ever queues and this never returns).
+template <class K, class Probe>
+csync::Task<> hold_until_queued(Probe& p) {
+  while (p.registrations() == 0) co_await K::pause();
+}
+
+// --- cancellation plumbing ----------------------------------------------------------
+
+/// One worker's cancellation handle. Coroutines: `arm()` makes a fresh stop
+/// source for the next wait and returns its token; `fire()` (any thread)
+/// requests stop on the current one. Threads cannot be stopped, so their
+/// cancellable waits are timed waits of `thread_timeout()` instead.
+class cancel_slot {
+ public:
+  explicit cancel_slot(std::chrono::nanoseconds thread_timeout = 200us)
+      : thread_timeout_(thread_timeout) {}
+  cancel_slot(const cancel_slot&) = delete;
+  cancel_slot& operator=(const cancel_slot&) = delete;
+
+  std::stop_token arm() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    source_ = std::stop_source();
+    return source_.get_token();
+  }
+  /// Request stop on the armed source (outside the slot's lock: the stop
+  /// callbacks run inline here). True if this call made the request.
+  bool fire() {
+    std::stop_source s(std::nostopstate);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      s = source_;
+    }
+    return s.request_stop();
+  }
+  std::chrono::nanoseconds thread_timeout() const noexcept { return thread_timeout_; }
+  void set_thread_timeout(std::chrono::nanoseconds t) noexcept { thread_timeout_ = t; }
+
+ private:
+  std::chrono::nanoseconds thread_timeout_;
+  std::mutex mutex_;
+  std::stop_source source_{std::nostopstate};
+};
+
+/// Fires random slots from a foreign thread until stopped: coroutine waits
+/// are cancelled by stop requests racing releases and notifies on other
+/// threads. For the threads kind it does nothing (their slots time out).
+class chaos_canceller {
+ public:
+  template <class K>
+  static chaos_canceller start(std::vector<cancel_slot>& slots, unsigned seed = 12345) {
+    chaos_canceller c;
+    if constexpr (!K::is_threads) {
+      c.thread_ = std::thread([&slots, seed, stop = c.stop_] {
+        std::minstd_rand rng(seed);
+        while (!stop->load(std::memory_order_relaxed)) {
+          slots[rng() % slots.size()].fire();
+          std::this_thread::sleep_for(std::chrono::microseconds(20 + rng() % 100));
+        }
+      });
+    }
+    return c;
+  }
+  chaos_canceller(chaos_canceller&&) = default;
+  chaos_canceller& operator=(chaos_canceller&&) = delete;
+  ~chaos_canceller() { stop(); }
+  void stop() {
+    if (stop_) stop_->store(true, std::memory_order_relaxed);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  chaos_canceller() = default;
+  std::shared_ptr<std::atomic<bool>> stop_ = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread_;
+};
+
+/// A timer on the current loop that requests stop on its source at the
+/// deadline; unscheduled when the guard leaves scope (on the same loop).
+struct stop_timer : csync::runtime::timer_item {
+  std::stop_source source;
+  stop_timer() { run = &fire; }
+  static void fire(csync::runtime::work_item* self) noexcept {
+    static_cast<stop_timer*>(self)->source.request_stop();
+  }
+};
+
+class armed_timer {
+ public:
+  armed_timer(stop_timer& t, std::chrono::nanoseconds d) : timer_(t), loop_(csync::runtime::Loop::current()) {
+    if (!loop_) throw std::logic_error("armed_timer outside a running Loop");
+    timer_.deadline = steady::now() + std::chrono::duration_cast<steady::duration>(d);
+    loop_->add_timer(timer_);
+  }
+  armed_timer(const armed_timer&) = delete;
+  armed_timer& operator=(const armed_timer&) = delete;
+  ~armed_timer() { loop_->cancel_timer(timer_); }
+
+ private:
+  stop_timer& timer_;
+  csync::runtime::Loop* loop_;
+};
+
+// --- running workers --------------------------------------------------------------
+
+namespace detail {
+
+/// An eager, self-destroying coroutine that drives a Task on the calling
+/// thread (threads kind: the task never really suspends).
+struct eager {
+  struct promise_type {
+    eager get_return_object() const noexcept { return {}; }
+    std::suspend_never initial_suspend() const noexcept { return {}; }
+    std::suspend_never final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    void unhandled_exception() const noexcept { std::terminate(); }
+  };
+};
+
+inline std::string describe(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "(non-standard exception)";
+  }
+}
+
+inline eager drive(csync::Task<> task, bool& done) {
+  try {
+    co_await std::move(task);
+  } catch (...) {
+    ADD_FAILURE() << "worker threw: " << describe(std::current_exception());
+  }
+  done = true;
+}
+
+inline void drive_on_this_thread(csync::Task<> task) {
+  bool done = false;
+  drive(std::move(task), done);
+  if (!done) {
+    // The frame is leaked on purpose: nothing may resume it on this thread.
+    ADD_FAILURE() << "a threads-kind worker suspended: a coroutine awaitable leaked into it";
+  }
+}
+
+/// Does the blocking call in await_ready() and never suspends.
+template <class F>
+class blocking_call {
+  using result_type = std::invoke_result_t<F&>;
+  using stored_type = std::conditional_t<std::is_void_v<result_type>, char, result_type>;
+
+ public:
+  explicit blocking_call(F f) : f_(std::move(f)) {}
+  bool await_ready() {
+    if constexpr (std::is_void_v<result_type>) {
+      f_();
+    } else {
+      result_.emplace(f_());
+    }
+    return true;
+  }
+  void await_suspend(std::coroutine_handle<>) const noexcept {}  // never called
+  result_type await_resume() {
+    if constexpr (!std::is_void_v<result_type>) return std::move(*result_);
+  }
+
+ private:
+  F f_;
+  std::optional<stored_type> result_;
+};
+
+}  // namespace detail
+
+/// Workers that are running; join() waits for all of them (under the
+/// watchdog armed at start) and reports exceptions as test failures.
+class group {
+ public:
+  explicit group(std::string what) : dog_(std::make_unique<watchdog>(std::move(what))) {}
+  group(group&&) noexcept = default;
+  group& operator=(group&&) = delete;
+  ~group() {
+    if (dog_) join();
+  }
+
+  void join() {
+    for (std::thread& t : threads_) t.join();
+    threads_.clear();
+    loops_.clear();
+    dog_.reset();
+  }
+
+  std::vector<std::thread>& threads() { return threads_; }
+  std::vector<std::unique_ptr<csync::runtime::Loop>>& loops() { return loops_; }
+  /// Every worker thread waits here before it starts, so that all of them
+  /// start together (released by open()).
+  const std::shared_ptr<std::latch>& start_line() const { return start_line_; }
+  void open() { start_line_->count_down(); }
+
+ private:
+  std::shared_ptr<std::latch> start_line_ = std::make_shared<std::latch>(1);
+  std::unique_ptr<watchdog> dog_;
+  std::vector<std::unique_ptr<csync::runtime::Loop>> loops_;
+  std::vector<std::thread> threads_;
+};
+
+// --- the waiter kinds ---------------------------------------------------------------
+
+struct threads {
+  static constexpr std::string_view name = "threads";
+  static constexpr bool is_threads = true;
+
+  template <class Sem>
+  static auto acquire(Sem& s, std::size_t n = 1) {
+    return detail::blocking_call([&s, n] { s.acquire(n); });
+  }
+  template <class M>
+  static auto lock(M& m) {
+    return detail::blocking_call([&m] { m.lock(); });
+  }
+  /// cv.wait on the csync::Mutex itself (a BasicLockable).
+  template <class CV, class M, class Pred>
+  static auto wait(CV& cv, M& m, Pred pred) {
+    return detail::blocking_call([&cv, &m, pred]() mutable { cv.wait(m, pred); });
+  }
+  static auto pause() {
+    return detail::blocking_call([] { std::this_thread::yield(); });
+  }
+  static auto sleep_for(std::chrono::nanoseconds d) {
+    return detail::blocking_call([d] { std::this_thread::sleep_for(d); });
+  }
+
+  template <class Sem>
+  static auto try_acquire_for(Sem& s, std::size_t n, std::chrono::nanoseconds d) {
+    return detail::blocking_call([&s, n, d] { return s.try_acquire_for(d, n); });
+  }
+  template <class M>
+  static auto try_lock_for(M& m, std::chrono::nanoseconds d) {
+    return detail::blocking_call([&m, d] { return m.try_lock_for(d); });
+  }
+  /// Yields pred()'s value, holding m.
+  template <class CV, class M, class Pred>
+  static auto wait_for(CV& cv, M& m, std::chrono::nanoseconds d, Pred pred) {
+    return detail::blocking_call([&cv, &m, d, pred]() mutable { return cv.wait_for(m, d, pred); });
+  }
+
+  template <class Sem>
+  static auto acquire_cancellable(Sem& s, std::size_t n, cancel_slot& slot) {
+    return try_acquire_for(s, n, slot.thread_timeout());
+  }
+  template <class M>
+  static auto lock_cancellable(M& m, cancel_slot& slot) {
+    return try_lock_for(m, slot.thread_timeout());
+  }
+  template <class CV, class M, class Pred>
+  static auto wait_cancellable(CV& cv, M& m, Pred pred, cancel_slot& slot) {
+    return wait_for(cv, m, slot.thread_timeout(), std::move(pred));
+  }
+
+  /// Starts n workers, each an OS thread driving make_task(i). `make_task`
+  /// must outlive the group (the tasks may refer to its captures).
+  template <class MakeTask>
+  static group start(std::size_t n, MakeTask& make_task, std::string what = "threads workers") {
+    group g(std::move(what));
+    for (std::size_t i = 0; i < n; ++i) {
+      g.threads().emplace_back([task = make_task(i), go = g.start_line()]() mutable {
+        go->wait();
+        detail::drive_on_this_thread(std::move(task));
+      });
+    }
+    g.open();
+    return g;
+  }
+
+  template <class MakeTask>
+  static void run(std::size_t n, MakeTask make_task) {
+    start(n, make_task).join();
+  }
+};
+
+template <std::size_t Loops>
+struct coroutines {
+  static_assert(Loops >= 1);
+  static constexpr std::string_view name =
+      Loops == 1 ? std::string_view("coroutines_1loop") : std::string_view("coroutines_Nloops");
+  static constexpr bool is_threads = false;
+  static constexpr std::size_t loops = Loops;
+
+  template <class Sem>
+  static auto acquire(Sem& s, std::size_t n = 1) {
+    return s.async_acquire(n);
+  }
+  template <class M>
+  static auto lock(M& m) {
+    return m.async_lock();
+  }
+  template <class CV, class M, class Pred>
+  static auto wait(CV& cv, M& m, Pred pred) {
+    return cv.async_wait(m, std::move(pred));
+  }
+  static auto pause() { return csync::runtime::yield(); }
+  static auto sleep_for(std::chrono::nanoseconds d) { return csync::runtime::sleep_for(d); }
+
+  template <class Sem>
+  static csync::Task<bool> try_acquire_for(Sem& s, std::size_t n, std::chrono::nanoseconds d) {
+    stop_timer timer;
+    armed_timer armed(timer, d);
+    co_return co_await s.async_acquire(n, timer.source.get_token());
+  }
+  template <class M>
+  static csync::Task<bool> try_lock_for(M& m, std::chrono::nanoseconds d) {
+    stop_timer timer;
+    armed_timer armed(timer, d);
+    co_return co_await m.async_lock(timer.source.get_token());
+  }
+  template <class CV, class M, class Pred>
+  static csync::Task<bool> wait_for(CV& cv, M& m, std::chrono::nanoseconds d, Pred pred) {
+    stop_timer timer;
+    armed_timer armed(timer, d);
+    co_return co_await cv.async_wait(m, std::move(pred), timer.source.get_token());
+  }
+
+  template <class Sem>
+  static auto acquire_cancellable(Sem& s, std::size_t n, cancel_slot& slot) {
+    return s.async_acquire(n, slot.arm());
+  }
+  template <class M>
+  static auto lock_cancellable(M& m, cancel_slot& slot) {
+    return m.async_lock(slot.arm());
+  }
+  template <class CV, class M, class Pred>
+  static auto wait_cancellable(CV& cv, M& m, Pred pred, cancel_slot& slot) {
+    return cv.async_wait(m, std::move(pred), slot.arm());
+  }
+
+  /// Spawns make_task(i) on loop i % Loops and runs each loop on its own
+  /// thread. `make_task` must outlive the group.
+  template <class MakeTask>
+  static group start(std::size_t n, MakeTask& make_task, std::string what = "coroutine workers") {
+    group g(std::move(what));
+    for (std::size_t l = 0; l < Loops; ++l) {
+      g.loops().push_back(std::make_unique<csync::runtime::Loop>());
+    }
+    // spawn() before run(): the std::thread constructions below order these
+    // writes before each loop's run().
+    for (std::size_t i = 0; i < n; ++i) g.loops()[i % Loops]->spawn(make_task(i));
+    for (std::size_t l = 0; l < Loops; ++l) {
+      csync::runtime::Loop* loop = g.loops()[l].get();
+      g.threads().emplace_back([loop, go = g.start_line()] {
+        go->wait();
+        try {
+          loop->run();
+        } catch (...) {
+          ADD_FAILURE() << "a coroutine worker threw: "
+                        << detail::describe(std::current_exception());
+        }
+      });
+    }
+    g.open();
+    return g;
+  }
+
+  template <class MakeTask>
+  static void run(std::size_t n, MakeTask make_task) {
+    start(n, make_task).join();
+  }
+};
+
+using coroutines_1loop = coroutines<1>;
+using coroutines_Nloops = coroutines<3>;
+
+// --- the matrix -----------------------------------------------------------------------
+
+/// A strategy template `basic_<name><Stats>`: the public alias (no_stats) and
+/// the counting variant used where a test must prove it reached the slow path.
+template <template <csync::stats_hook> class Basic>
+struct family {
+  using plain = Basic<csync::no_stats>;
+  using counted = Basic<csync::counting_stats>;
+};
+
+template <class Family, class Kind>
+struct combo {
+  using S = typename Family::plain;      ///< what users get: strategy::<name>
+  using CS = typename Family::counted;   ///< basic_<name><counting_stats>
+  using PS = probe<CS>;                  ///< counted and registration-counting
+  using K = Kind;
+
+  /// Coroutines on an eventcount strategy (no queue): every notify wakes
+  /// every waiter, and with spin they even poll by re-posting themselves, so
+  /// their loops never sleep; with more busy threads than the 2 cores every
+  /// hand-over between loops costs a scheduler time slice (worse while other
+  /// builds share the machine).
+  static constexpr bool polling = !S::has_queue && !K::is_threads;
+
+  /// Iteration counts: scaled() for sanitizers, and a further 1/8 for
+  /// polling combos.
+  static constexpr std::size_t rounds(std::size_t n, std::size_t tsan_divisor = 4,
+                                      std::size_t asan_divisor = 2) {
+    const std::size_t r = scaled(n, tsan_divisor, asan_divisor);
+    return polling ? std::max<std::size_t>(1, r / 8) : r;
+  }
+};
+
+template <class Family>
+using kinds_for = ::testing::Types<combo<Family, threads>, combo<Family, coroutines_1loop>,
+                                   combo<Family, coroutines_Nloops>>;
+
+/// Names instantiations `<strategy>/<Suite>/<kind>.<Test>`.
+struct kind_name {
+  template <class C>
+  static std::string GetName(int) {
+    return std::string(C::K::name);
+  }
+};
+
+#if defined(CSYNC_HAVE_MUTEX_QUEUE)
+static_assert(std::is_same_v<csync::strategy::mutex_queue,
+                             family<csync::strategy::basic_mutex_queue>::plain>);
+#endif
+#if defined(CSYNC_HAVE_SPIN)
+static_assert(std::is_same_v<csync::strategy::spin, family<csync::strategy::basic_spin>::plain>);
+#endif
+#if defined(CSYNC_HAVE_ATOMIC_WAKER)
+static_assert(std::is_same_v<csync::strategy::atomic_waker,
+                             family<csync::strategy::basic_atomic_waker>::plain>);
+#endif
+#if defined(CSYNC_HAVE_INTRUSIVE_LIST)
+static_assert(std::is_same_v<csync::strategy::intrusive_list,
+                             family<csync::strategy::basic_intrusive_list>::plain>);
+#endif
+#if defined(CSYNC_HAVE_FUTEX)
+static_assert(std::is_same_v<csync::strategy::futex, family<csync::strategy::basic_futex>::plain>);
+#endif
+#if defined(CSYNC_HAVE_URING_FUTEX)
+static_assert(std::is_same_v<csync::strategy::uring_futex,
+                             family<csync::strategy::basic_uring_futex>::plain>);
+#endif
+static_assert(csync::wakeup_strategy<probe<csync::default_strategy>>);
+
+}  // namespace csync_test
+
+/// The combo's types inside a TYPED_TEST_P body.
+#define CSYNC_COMBO_TYPES()                                 \
+  using S [[maybe_unused]] = typename TypeParam::S;         \
+  using CS [[maybe_unused]] = typename TypeParam::CS;       \
+  using PS [[maybe_unused]] = typename TypeParam::PS;       \
+  using K [[maybe_unused]] = typename TypeParam::K
