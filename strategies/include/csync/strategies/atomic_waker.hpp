@@ -149,6 +149,7 @@ class basic_atomic_waker {
                 break;
               }
               overflow_.remove(*head);
+              stats_.on_wake(1);  // under the mutex: nothing touches *this after delivering
               batch.push(head);
               if (batch.full()) {
                 again = true;
@@ -166,6 +167,7 @@ class basic_atomic_waker {
       if (visitor(head) == visit::wake && head != nullptr) {
         head->linked = false;
         visitor(nullptr);  // the registry is now empty; let the primitive see it
+        stats_.on_wake(1);
         release(empty_slot);
         detail::deliver(*head);  // after the claim is released
         ++delivered;
@@ -174,7 +176,6 @@ class basic_atomic_waker {
       }
       break;
     }
-    stats_.on_wake(delivered);
     return delivered;
   }
 

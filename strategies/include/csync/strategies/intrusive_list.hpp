@@ -64,9 +64,12 @@ class basic_intrusive_list {
   std::size_t notify(Visitor&& visitor) {
     const std::size_t n = detail::notify_in_batches(
         [this] { mutex_.lock(); }, [this] { mutex_.unlock(); },
-        [this] { return list_.front(); }, [this](detail::waiter& w) { list_.remove(w); },
+        [this] { return list_.front(); },
+        [this](detail::waiter& w) {
+          list_.remove(w);
+          stats_.on_wake(1);  // under the lock: nothing touches *this after delivering
+        },
         visitor);
-    stats_.on_wake(n);
     return n;
   }
 

@@ -75,9 +75,9 @@ class basic_mutex_queue {
         [this](detail::waiter& w) {
           queue_.pop_front();
           w.linked = false;
+          stats_.on_wake(1);  // under the lock: nothing touches *this after delivering
         },
         visitor);
-    stats_.on_wake(n);
     return n;
   }
 
