@@ -97,10 +97,11 @@ class Condvar {
 
   template <class Lock, class Pred>
   void wait(Lock& lock, Pred pred) {
-    while (!pred()) {
+    if (pred()) return;
+    for (;;) {  // one evaluation of pred per wake, as the standard's loop
       wait_until_impl(lock, std::nullopt);
-      if (!pred()) count_useless_wake();
-      else return;
+      if (pred()) return;
+      count_useless_wake();
     }
   }
 

@@ -27,7 +27,8 @@
 //               multi: the shared batched visit under the mutex; when the
 //               queue drains, store empty under the mutex.
 //   cancel      single p == w: CAS p -> empty (true). multi: under the mutex,
-//               unlink if still linked. Anything else: w was detached by a
+//               unlink if still linked (and store empty when the queue is
+//               now empty). Anything else: w was detached by a
 //               notify, whose delivery is in flight (false).
 //
 // Races handled (seed-lessons.md §4):
@@ -192,6 +193,9 @@ class basic_atomic_waker {
         if (!still_multi()) continue;
         if (!w.linked) return false;
         overflow_.remove(w);
+        // The last waiter left: back to the slot. A Semaphore would also get
+        // there through its follow-up notify, but a Condvar sends none.
+        if (overflow_.empty()) release(empty_slot);
         return true;
       }
       if (s != address_of(w)) return false;  // a notify detached w
