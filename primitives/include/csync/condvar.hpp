@@ -107,13 +107,13 @@ class Condvar {
 
   template <class Lock, class Clock, class Duration>
   std::cv_status wait_until(Lock& lock, std::chrono::time_point<Clock, Duration> deadline) {
-    return wait_until_impl(lock, to_steady(deadline)) ? std::cv_status::no_timeout
+    return wait_until_impl(lock, detail::to_steady(deadline)) ? std::cv_status::no_timeout
                                                       : std::cv_status::timeout;
   }
 
   template <class Lock, class Clock, class Duration, class Pred>
   bool wait_until(Lock& lock, std::chrono::time_point<Clock, Duration> deadline, Pred pred) {
-    const auto steady_deadline = to_steady(deadline);
+    const auto steady_deadline = detail::to_steady(deadline);
     while (!pred()) {
       if (!wait_until_impl(lock, steady_deadline)) return pred();
     }
@@ -143,17 +143,6 @@ class Condvar {
   S& strategy() noexcept { return strategy_; }
 
  private:
-  template <class Clock, class Duration>
-  static std::chrono::steady_clock::time_point to_steady(
-      std::chrono::time_point<Clock, Duration> t) {
-    if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
-      return std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t);
-    } else {
-      return std::chrono::steady_clock::now() +
-             std::chrono::duration_cast<std::chrono::steady_clock::duration>(t - Clock::now());
-    }
-  }
-
   bool may_have_waiters() const noexcept {
     // relaxed: a waiter increments waiting_ before releasing the user's lock;
     // a notifier that changed the shared state under that lock afterwards

@@ -126,7 +126,7 @@ class Semaphore {
   template <class Clock, class Duration>
   bool try_acquire_until(std::chrono::time_point<Clock, Duration> deadline, std::size_t n = 1) {
     if (try_acquire(n)) return true;
-    return acquire_slow(n, to_steady(deadline));
+    return acquire_slow(n, detail::to_steady(deadline));
   }
 
   /// Adds n permits and serves waiters according to the fairness policy.
@@ -170,17 +170,6 @@ class Semaphore {
   static constexpr unsigned permit_shift = 1;
 
   static std::uint64_t permits_of(std::uint64_t word) noexcept { return word >> permit_shift; }
-
-  template <class Clock, class Duration>
-  static std::chrono::steady_clock::time_point to_steady(
-      std::chrono::time_point<Clock, Duration> t) {
-    if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
-      return std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t);
-    } else {
-      return std::chrono::steady_clock::now() +
-             std::chrono::duration_cast<std::chrono::steady_clock::duration>(t - Clock::now());
-    }
-  }
 
   bool try_take(std::size_t n, bool respect_queue) noexcept {
     // relaxed: only a successful CAS publishes anything, and it is acquire.

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 
 #if defined(__linux__)
 #include <cerrno>
@@ -41,6 +42,17 @@
 namespace csync::detail {
 
 using deadline_t = std::optional<std::chrono::steady_clock::time_point>;
+
+/// A deadline on any clock, as a steady_clock deadline (what the sleeps use).
+template <class Clock, class Duration>
+std::chrono::steady_clock::time_point to_steady(std::chrono::time_point<Clock, Duration> t) {
+  if constexpr (std::is_same_v<Clock, std::chrono::steady_clock>) {
+    return std::chrono::time_point_cast<std::chrono::steady_clock::duration>(t);
+  } else {
+    return std::chrono::steady_clock::now() +
+           std::chrono::duration_cast<std::chrono::steady_clock::duration>(t - Clock::now());
+  }
+}
 
 #if defined(CSYNC_DETAIL_HAVE_FUTEX)
 
