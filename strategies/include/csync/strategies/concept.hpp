@@ -63,7 +63,9 @@
 //     shared state, not from how often it was called. Returns the number of
 //     waiters delivered.
 //     Eventcount strategies: bump the epoch and wake every sleeper; v is
-//     never called; returns 0.
+//     never called; returns the number of waiters delivered through
+//     userspace (futex's parked coroutines), 0 when all sleep in the kernel
+//     or poll.
 //     Any thread, with or without the primitive's user lock held.
 //
 // s.cancel(w) -> bool
