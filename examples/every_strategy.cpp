@@ -1,6 +1,7 @@
 // examples/every_strategy.cpp
 // -----------------------------------------------------------------------------
-// Exercises every strategy this machine offers with every primitive and both
+// Exercises every strategy this machine offers (the four portable ones, and
+// futex and uring_futex on Linux) with every primitive and both
 // waiter kinds, checks the results, and prints what each run cost in wake-ups.
 // It is a demonstration, not a benchmark: the timings are single runs on a
 // loaded machine (csync-bench, with repetitions and peers, is the tool for
@@ -17,6 +18,8 @@
 // Exit status: 0 when every check held, 1 otherwise.
 // -----------------------------------------------------------------------------
 #include <csync/csync.hpp>
+#include <csync/strategies/futex.hpp>        // Linux only; defines CSYNC_HAVE_FUTEX
+#include <csync/strategies/uring_futex.hpp>  // needs the io_uring backend
 
 #include <atomic>
 #include <chrono>
@@ -186,6 +189,16 @@ int main() {
   ok &= run_strategy<csync::strategy::basic_spin>();
   ok &= run_strategy<csync::strategy::basic_atomic_waker>();
   ok &= run_strategy<csync::strategy::basic_intrusive_list>();
+#if defined(CSYNC_HAVE_FUTEX)
+  ok &= run_strategy<csync::strategy::basic_futex>();
+#else
+  std::printf("%-15s unavailable: futex(2) is Linux-only\n", "futex");
+#endif
+#if defined(CSYNC_HAVE_URING_FUTEX)
+  ok &= run_strategy<csync::strategy::basic_uring_futex>();
+#else
+  std::printf("%-15s unavailable: built without the io_uring backend\n", "uring_futex");
+#endif
   std::printf("\n%s\n", ok ? "all checks passed" : "SOME CHECKS FAILED");
   return ok ? 0 : 1;
 }
