@@ -88,14 +88,7 @@ class basic_futex {
   template <class Pred>
   bool enqueue_if(detail::waiter& w, Pred&& pred) {
     if (!w.is_thread()) return enqueue_coroutine(w, pred);
-    // relaxed (both): ordered before the notifier's reads by pred()'s RMW on
-    // the primitive's word, as argued in the header; the notifier's own RMW
-    // chain carries the increment and the ticket read to it.
-    sleepers_.fetch_add(1, std::memory_order_relaxed);
-    w.ticket = epoch_.load(std::memory_order_acquire);  // pairs with notify()'s release bump
-    if (pred()) return true;
-    sleepers_.fetch_sub(1, std::memory_order_relaxed);
-    return false;
+    return enqueue_kernel_sleeper(w, pred);
   }
 
   template <class Visitor>
@@ -141,6 +134,20 @@ class basic_futex {
   Stats& stats() noexcept { return stats_; }
 
  protected:  // strategy::uring_futex reuses the word, the counters and the list
+  /// Registers a waiter that will sleep in the kernel on epoch_ (a blocked
+  /// thread here; also a ring wait in uring_futex).
+  template <class Pred>
+  bool enqueue_kernel_sleeper(detail::waiter& w, Pred& pred) {
+    // relaxed (both): ordered before the notifier's reads by pred()'s RMW on
+    // the primitive's word, as argued in the header; the notifier's own RMW
+    // chain carries the increment and the ticket read to it.
+    sleepers_.fetch_add(1, std::memory_order_relaxed);
+    w.ticket = epoch_.load(std::memory_order_acquire);  // pairs with notify()'s release bump
+    if (pred()) return true;
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+
   bool moved(const detail::waiter& w) const noexcept {
     // acquire: pairs with notify()'s bump (the primitive's state change is
     // visible to a sleeper that sees the new epoch).

@@ -133,12 +133,8 @@ class basic_uring_futex : public basic_futex<Stats> {
   bool enqueue_if(csync::detail::waiter& w, Pred&& pred) {
     if (!uses_ring(w)) return base::enqueue_if(w, pred);
     // A ring wait is a kernel sleeper like a blocked thread: counted in
-    // sleepers_ so notify() issues the FUTEX_WAKE (orders as in futex.hpp).
-    this->sleepers_.fetch_add(1, std::memory_order_relaxed);
-    w.ticket = this->epoch_.load(std::memory_order_acquire);  // pairs with notify()'s bump
-    if (pred()) return true;
-    this->sleepers_.fetch_sub(1, std::memory_order_relaxed);
-    return false;
+    // sleepers_ so notify() issues the FUTEX_WAKE.
+    return this->enqueue_kernel_sleeper(w, pred);
   }
 
   bool cancel(csync::detail::waiter& w) {
