@@ -6,6 +6,8 @@
 //   * a stale ticket completes with -EAGAIN and is handled by re-checking;
 //   * stop_token cancellation goes through IORING_OP_ASYNC_CANCEL and the
 //     coroutine resumes, holding nothing;
+//   * a coroutine's deadline is an IORING_OP_LINK_TIMEOUT behind its wait;
+//   * a wake that completes a wait being cancelled is forwarded;
 //   * waiter on loop A, releaser on loop B or on a plain thread;
 //   * the kernel >= 6.16 private futex hash lost wake-up: reproduced with raw
 //     SQEs in a forked (single-threaded) child, and shown not to affect
@@ -19,9 +21,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <coroutine>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <stop_token>
 #include <thread>
 #include <vector>
@@ -181,6 +186,93 @@ TEST(UringFutex, WaiterOnLoopAReleaserOnLoopBOrThread) {
   c.run();
   releaser.join();
   EXPECT_EQ(got, rounds);
+}
+
+// ---- deadlines and cancellation, at the strategy level ---------------------
+
+/// A bare strategy-level wait: registers, arms (on the running loop) and
+/// suspends; resumes with the FUTEX_WAIT's CQE result.
+struct ring_wait {
+  explicit ring_wait(counted& s, csync::detail::deadline_t deadline = std::nullopt)
+      : strategy(s) {
+    w.deadline = deadline;
+  }
+
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    handle = h;
+    w.loop = Loop::current();
+    w.context = this;
+    w.item.run = [](csync::runtime::work_item* item) noexcept {
+      auto& self = *static_cast<ring_wait*>(csync::detail::waiter_of(item).context);
+      self.result = item->result;
+      self.handle.resume();
+    };
+    if (!strategy.enqueue_if(w, [] { return true; })) return false;
+    strategy.arm(w);
+    return true;
+  }
+  int await_resume() const noexcept { return result; }
+
+  counted& strategy;
+  csync::detail::waiter w;
+  std::coroutine_handle<> handle;
+  int result = 1;  // not a CQE result: "never completed"
+};
+
+Task<void> await_ring_wait(ring_wait& wait) { co_await wait; }
+
+TEST(UringFutex, DeadlineIsALinkTimeoutInTheRing) {
+  SKIP_WITHOUT_URING_FUTEX();
+  counted strategy;
+  Loop loop = make_uring_loop();
+  const auto t0 = std::chrono::steady_clock::now();
+  ring_wait expires(strategy, t0 + 30ms);
+  loop.spawn(await_ring_wait(expires));
+  loop.run();
+  const auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(expires.w.deadline_armed) << "the strategy left the deadline to a loop timer";
+  EXPECT_EQ(expires.result, -ECANCELED) << "the LINK_TIMEOUT must cancel the FUTEX_WAIT";
+  EXPECT_GE(elapsed, 28ms) << "the wait ended before its deadline";
+
+  // A wake before the deadline completes the wait; the linked timeout goes with it.
+  ring_wait woken(strategy, std::chrono::steady_clock::now() + 10s);
+  loop.spawn(await_ring_wait(woken));
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(20ms);
+    strategy.notify([](csync::detail::waiter*) { return csync::visit::stop; });
+  });
+  const auto t1 = std::chrono::steady_clock::now();
+  loop.run();
+  releaser.join();
+  // 0: woken in the kernel; -EAGAIN: the epoch moved before the kernel issued
+  // the wait (a very slow loop start). Either way not the timeout.
+  EXPECT_TRUE(woken.result == 0 || woken.result == -EAGAIN) << woken.result;
+  EXPECT_LT(std::chrono::steady_clock::now() - t1, 5s);
+}
+
+/// On the waiter's loop: once its FUTEX_WAIT is in the kernel, ask for its
+/// cancellation and then wake it, so the wake completes a wait whose
+/// ASYNC_CANCEL has not even been submitted.
+Task<void> cancel_then_wake(counted& strategy, ring_wait& wait) {
+  co_await csync::runtime::sleep_for(5ms);  // the loop entered the kernel: the wait is issued
+  EXPECT_FALSE(strategy.cancel(wait.w)) << "a ring wait's cancellation is always asynchronous";
+  strategy.notify([](csync::detail::waiter*) { return csync::visit::stop; });
+}
+
+TEST(UringFutex, WakeCompletingAWaitBeingCancelledIsForwarded) {
+  SKIP_WITHOUT_URING_FUTEX();
+  // The canceller owns nothing once it asked; the wake that won the race was
+  // meant for somebody, so the strategy passes it on with a notify of its
+  // own: the outcome must not depend on whether the cancel or the wake won.
+  counted strategy;
+  Loop loop = make_uring_loop();
+  ring_wait wait(strategy);
+  loop.spawn(await_ring_wait(wait));
+  loop.spawn(cancel_then_wake(strategy, wait));
+  loop.run();
+  EXPECT_EQ(wait.result, 0) << "the wake, not the cancel, was to complete the wait";
+  EXPECT_EQ(strategy.stats().read().wakes, 2u) << "one notify, and one forwarding it";
 }
 
 // ---- kernel >= 6.16 private futex hash ----------------------------------------

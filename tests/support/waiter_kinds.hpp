@@ -23,9 +23,9 @@
 //                      async_wait); pause() is runtime::yield().
 //   coroutines_Nloops  the same, workers round-robin over 3 Loops on 3 threads.
 //
-// Timed waits for coroutines: `try_acquire_for` and friends arm a timer on the
-// waiter's own loop that requests stop on the token passed to the stoppable
-// async call, so "timeout" is a stop request on the waiter's own thread.
+// Timed waits for coroutines are the library's async_acquire_for,
+// async_try_lock_for and async_wait_for (a loop timer, or the strategy's own
+// deadline: uring_futex's LINK_TIMEOUT).
 // `*_cancellable(..., cancel_slot&)`: coroutines wait with a token from the
 // slot, which any thread may `fire()`; threads (which have no stop_token API)
 // use the slot's short timeout instead.
@@ -380,32 +380,6 @@ class chaos_canceller {
   std::thread thread_;
 };
 
-/// A timer on the current loop that requests stop on its source at the
-/// deadline; unscheduled when the guard leaves scope (on the same loop).
-struct stop_timer : csync::runtime::timer_item {
-  std::stop_source source;
-  stop_timer() { run = &fire; }
-  static void fire(csync::runtime::work_item* self) noexcept {
-    static_cast<stop_timer*>(self)->source.request_stop();
-  }
-};
-
-class armed_timer {
- public:
-  armed_timer(stop_timer& t, std::chrono::nanoseconds d) : timer_(t), loop_(csync::runtime::Loop::current()) {
-    if (!loop_) throw std::logic_error("armed_timer outside a running Loop");
-    timer_.deadline = steady::now() + std::chrono::duration_cast<steady::duration>(d);
-    loop_->add_timer(timer_);
-  }
-  armed_timer(const armed_timer&) = delete;
-  armed_timer& operator=(const armed_timer&) = delete;
-  ~armed_timer() { loop_->cancel_timer(timer_); }
-
- private:
-  stop_timer& timer_;
-  csync::runtime::Loop* loop_;
-};
-
 // --- running workers --------------------------------------------------------------
 
 namespace detail {
@@ -608,22 +582,16 @@ struct coroutines {
   static auto sleep_for(std::chrono::nanoseconds d) { return csync::runtime::sleep_for(d); }
 
   template <class Sem>
-  static csync::Task<bool> try_acquire_for(Sem& s, std::size_t n, std::chrono::nanoseconds d) {
-    stop_timer timer;
-    armed_timer armed(timer, d);
-    co_return co_await s.async_acquire(n, timer.source.get_token());
+  static auto try_acquire_for(Sem& s, std::size_t n, std::chrono::nanoseconds d) {
+    return s.async_acquire_for(d, n);
   }
   template <class M>
-  static csync::Task<bool> try_lock_for(M& m, std::chrono::nanoseconds d) {
-    stop_timer timer;
-    armed_timer armed(timer, d);
-    co_return co_await m.async_lock(timer.source.get_token());
+  static auto try_lock_for(M& m, std::chrono::nanoseconds d) {
+    return m.async_try_lock_for(d);
   }
   template <class CV, class M, class Pred>
-  static csync::Task<bool> wait_for(CV& cv, M& m, std::chrono::nanoseconds d, Pred pred) {
-    stop_timer timer;
-    armed_timer armed(timer, d);
-    co_return co_await cv.async_wait(m, std::move(pred), timer.source.get_token());
+  static auto wait_for(CV& cv, M& m, std::chrono::nanoseconds d, Pred pred) {
+    return cv.async_wait_for(m, d, std::move(pred));
   }
 
   template <class Sem>

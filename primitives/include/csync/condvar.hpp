@@ -21,8 +21,9 @@
 //   * co_await cv.async_wait(mutex, pred): the coroutine must hold `mutex`
 //     (a csync::Mutex); it is released while waiting and held again when
 //     the coroutine resumes -- on its own loop -- with pred() true. With a
-//     stop_token, a stop request ends the wait early: co_await yields
-//     pred()'s value, still holding the mutex.
+//     stop_token, a stop request ends the wait early, and async_wait_for /
+//     async_wait_until end it at a deadline: co_await yields pred()'s value,
+//     still holding the mutex.
 //
 // Memory ordering: the user's lock orders the shared state; in addition, for
 // threads X and Y, if X's notify delivers Y, everything X did before notify
@@ -44,6 +45,7 @@
 #include <stop_token>
 #include <utility>
 
+#include <csync/detail/give_up.hpp>
 #include <csync/detail/waiter.hpp>
 #include <csync/mutex.hpp>
 #include <csync/runtime/loop.hpp>
@@ -133,11 +135,23 @@ class Condvar {
   /// `co_await cv.async_wait(mutex, pred)` -- see the header comment.
   template <wakeup_strategy M, class Pred>
   auto async_wait(Mutex<M>& mutex, Pred pred) {
-    return wait_awaiter<false, M, Pred>(*this, mutex, std::move(pred), {});
+    return wait_awaiter<detail::give_up_on::never, M, Pred>(*this, mutex, std::move(pred));
   }
   template <wakeup_strategy M, class Pred>
   auto async_wait(Mutex<M>& mutex, Pred pred, std::stop_token stop) {
-    return wait_awaiter<true, M, Pred>(*this, mutex, std::move(pred), std::move(stop));
+    return wait_awaiter<detail::give_up_on::stop, M, Pred>(*this, mutex, std::move(pred),
+                                                           std::move(stop));
+  }
+  /// Gives up at a deadline: co_await yields pred()'s value, holding the mutex.
+  template <wakeup_strategy M, class Rep, class Period, class Pred>
+  auto async_wait_for(Mutex<M>& mutex, std::chrono::duration<Rep, Period> timeout, Pred pred) {
+    return async_wait_until(mutex, std::chrono::steady_clock::now() + timeout, std::move(pred));
+  }
+  template <wakeup_strategy M, class Clock, class Duration, class Pred>
+  auto async_wait_until(Mutex<M>& mutex, std::chrono::time_point<Clock, Duration> deadline,
+                        Pred pred) {
+    return wait_awaiter<detail::give_up_on::deadline, M, Pred>(*this, mutex, std::move(pred),
+                                                               detail::to_steady(deadline));
   }
 
   S& strategy() noexcept { return strategy_; }
@@ -192,12 +206,21 @@ class Condvar {
 
   /// Lives in the awaiting coroutine's frame. Two waiter nodes: one for the
   /// condvar's registry, one for re-acquiring the mutex (a node is never in
-  /// two registries, so a late cancel cannot touch the wrong one).
-  template <bool Stoppable, wakeup_strategy M, class Pred>
+  /// two registries, so a late cancel cannot touch the wrong one). `When`
+  /// says when it gives up (give_up.hpp); only the condvar phase is
+  /// cancellable: once notified, the coroutine must get the mutex back before
+  /// it may return anyway.
+  template <detail::give_up_on When, wakeup_strategy M, class Pred>
   class wait_awaiter {
+    static constexpr bool can_give_up = When != detail::give_up_on::never;
+    using give_up_policy = detail::give_up<When, wait_awaiter>;
+    friend give_up_policy;
+
    public:
-    wait_awaiter(Condvar& cv, Mutex<M>& mutex, Pred pred, std::stop_token stop)
-        : cv_(cv), mutex_(mutex), pred_(std::move(pred)), stop_(std::move(stop)) {}
+    template <class... GiveUpArgs>
+    wait_awaiter(Condvar& cv, Mutex<M>& mutex, Pred pred, GiveUpArgs&&... args)
+        : cv_(cv), mutex_(mutex), pred_(std::move(pred)),
+          give_up_(std::forward<GiveUpArgs>(args)...) {}
     wait_awaiter(const wait_awaiter&) = delete;
     wait_awaiter& operator=(const wait_awaiter&) = delete;
 
@@ -214,38 +237,35 @@ class Condvar {
       cv_waiter_.item.run = &on_notified;
       lock_waiter_.item.run = &on_locked;
       lock_waiter_.wanted = 1;
-      if (!cv_.register_waiter(cv_waiter_, stop_ptr())) {
-        satisfied_ = pred_();  // stop already requested: report, still holding the mutex
-        return false;
-      }
-      cv_.strategy_.arm(cv_waiter_);
-      mutex_.unlock();
-      if constexpr (Stoppable) {
-        if (stop_.stop_possible()) stop_callback_.emplace(stop_, canceller{this});
-      }
-      return true;
+      // Given up already (stop requested, deadline passed): report, still
+      // holding the mutex.
+      return !give_up_.due() && register_and_unlock();
     }
 
     auto await_resume() {
-      if constexpr (Stoppable) {
-        stop_callback_.reset();
-        return satisfied_;
-      }
+      give_up_.unwatch(cv_waiter_);
+      if constexpr (can_give_up) return satisfied_;
     }
 
    private:
-    struct canceller {
-      wait_awaiter* self;
-      void operator()() const noexcept {
-        // Only the condvar phase is cancellable: once notified, the coroutine
-        // must get the mutex back before it may return anyway.
-        if (!self->cv_.strategy_.cancel(self->cv_waiter_)) return;
-        self->cancelled_ = true;
-        self->cv_waiter_.loop->post(self->cv_waiter_.item);
-      }
-    };
+    /// Holding the mutex: register on the condvar, then release the mutex.
+    /// false: a stop request won (checked inside the registration).
+    bool register_and_unlock() {
+      if (!cv_.register_waiter(cv_waiter_, give_up_.stop())) return false;
+      give_up_.prepare(cv_waiter_);
+      cv_.strategy_.arm(cv_waiter_);
+      mutex_.unlock();
+      give_up_.watch(*this, cv_waiter_);
+      return true;
+    }
 
-    const std::stop_token* stop_ptr() const noexcept { return Stoppable ? &stop_ : nullptr; }
+    /// From the give-up policy (a stop callback on any thread, or a timer on
+    /// our loop).
+    void give_up() noexcept {
+      if (!cv_.strategy_.cancel(cv_waiter_)) return;  // notified: we re-check due() holding the mutex
+      cancelled_ = true;
+      cv_waiter_.loop->post(cv_waiter_.item);
+    }
 
     static wait_awaiter& owner(runtime::work_item* item) noexcept {
       return *static_cast<wait_awaiter*>(detail::waiter_of(item).context);
@@ -282,29 +302,22 @@ class Condvar {
 
     void holding_mutex() noexcept {
       satisfied_ = pred_();
-      if (satisfied_ || cancelled_) {
-        handle_.resume();
-        return;
-      }
-      if (!cv_.register_waiter(cv_waiter_, stop_ptr())) {  // stop requested meanwhile
+      if (satisfied_ || cancelled_ || give_up_.due() || !register_and_unlock()) {
         handle_.resume();
         return;
       }
       cv_.count_useless_wake();  // woken, but the predicate still fails
-      cv_.strategy_.arm(cv_waiter_);
-      mutex_.unlock();
     }
 
     Condvar& cv_;
     Mutex<M>& mutex_;
     Pred pred_;
-    std::stop_token stop_;
-    std::optional<std::stop_callback<canceller>> stop_callback_;
     detail::waiter cv_waiter_;
     detail::waiter lock_waiter_;
     std::coroutine_handle<> handle_;
+    give_up_policy give_up_;
     bool satisfied_ = false;
-    bool cancelled_ = false;  // written by the canceller before it posts the item
+    bool cancelled_ = false;  // written by give_up() before it posts the item
   };
 
   S strategy_;

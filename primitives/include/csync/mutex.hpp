@@ -68,6 +68,15 @@ class Mutex {
   auto async_lock() { return sem_.async_acquire(1); }
   /// Yields true when locked, false when `stop` was requested first.
   auto async_lock(std::stop_token stop) { return sem_.async_acquire(1, std::move(stop)); }
+  /// Yields true when locked, false when the deadline passed first.
+  template <class Rep, class Period>
+  auto async_try_lock_for(std::chrono::duration<Rep, Period> timeout) {
+    return sem_.async_acquire_for(timeout, 1);
+  }
+  template <class Clock, class Duration>
+  auto async_try_lock_until(std::chrono::time_point<Clock, Duration> deadline) {
+    return sem_.async_acquire_until(deadline, 1);
+  }
 
   fairness policy() const noexcept { return sem_.policy(); }
   S& strategy() noexcept { return sem_.strategy(); }

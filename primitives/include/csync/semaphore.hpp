@@ -28,8 +28,8 @@
 // returns (or its co_await resumes).
 //
 // Cancellation: try_acquire_for/until give up at the deadline; a coroutine's
-// async_acquire(n, stop_token) gives up when stop is requested (co_await
-// yields false). Either way no permit is lost: a waiter that was granted
+// async_acquire(n, stop_token) gives up when stop is requested and
+// async_acquire_for/until at a deadline (co_await yields false). Either way no permit is lost: a waiter that was granted
 // permits while giving up keeps them and reports success; one that gives up
 // first is unlinked and the next waiter is considered.
 //
@@ -57,6 +57,7 @@
 #include <stop_token>
 #include <string>
 
+#include <csync/detail/give_up.hpp>
 #include <csync/detail/waiter.hpp>
 #include <csync/runtime/loop.hpp>
 #include <csync/strategies/concept.hpp>
@@ -152,12 +153,26 @@ class Semaphore {
 
   /// `co_await sem.async_acquire(n)` resumes, on the awaiting coroutine's own
   /// loop, holding n permits.
-  auto async_acquire(std::size_t n = 1) { return acquire_awaiter<false>(*this, n, {}); }
+  auto async_acquire(std::size_t n = 1) {
+    return acquire_awaiter<detail::give_up_on::never>(*this, n);
+  }
 
   /// As above, but gives up when `stop` is requested: co_await yields true
   /// when the permits were taken, false when cancelled (holding nothing).
   auto async_acquire(std::size_t n, std::stop_token stop) {
-    return acquire_awaiter<true>(*this, n, std::move(stop));
+    return acquire_awaiter<detail::give_up_on::stop>(*this, n, std::move(stop));
+  }
+
+  /// As above, but gives up at a deadline (a timer on the coroutine's loop,
+  /// or the strategy's own: uring_futex links an IORING_OP_LINK_TIMEOUT).
+  template <class Rep, class Period>
+  auto async_acquire_for(std::chrono::duration<Rep, Period> timeout, std::size_t n = 1) {
+    return async_acquire_until(std::chrono::steady_clock::now() + timeout, n);
+  }
+
+  template <class Clock, class Duration>
+  auto async_acquire_until(std::chrono::time_point<Clock, Duration> deadline, std::size_t n = 1) {
+    return acquire_awaiter<detail::give_up_on::deadline>(*this, n, detail::to_steady(deadline));
   }
 
  private:
@@ -304,12 +319,17 @@ class Semaphore {
   // ---- coroutine waiters ---------------------------------------------------
 
   /// The awaiter lives in the awaiting coroutine's frame and owns the waiter
-  /// node: no allocation per wait.
-  template <bool Stoppable>
+  /// node: no allocation per wait. `When` says when it gives up (give_up.hpp).
+  template <detail::give_up_on When>
   class acquire_awaiter {
+    static constexpr bool can_give_up = When != detail::give_up_on::never;
+    using give_up_policy = detail::give_up<When, acquire_awaiter>;
+    friend give_up_policy;
+
    public:
-    acquire_awaiter(Semaphore& sem, std::size_t n, std::stop_token stop)
-        : sem_(sem), stop_(std::move(stop)) {
+    template <class... GiveUpArgs>
+    acquire_awaiter(Semaphore& sem, std::size_t n, GiveUpArgs&&... args)
+        : sem_(sem), give_up_(std::forward<GiveUpArgs>(args)...) {
       waiter_.wanted = n;
     }
     acquire_awaiter(const acquire_awaiter&) = delete;
@@ -330,18 +350,13 @@ class Semaphore {
       waiter_.loop = loop;
       waiter_.item.run = &on_delivered;
       waiter_.context = this;
-      if (!register_or_finish()) return false;
-      if constexpr (Stoppable) {
-        // Constructed after registering: if stop is already requested the
-        // callback runs right here and cancels the registration.
-        if (stop_.stop_possible()) stop_callback_.emplace(stop_, canceller{this});
-      }
-      return true;
+      if (give_up_.due()) return false;  // e.g. a zero timeout: no registration at all
+      return register_or_finish();
     }
 
     auto await_resume() {
-      if constexpr (Stoppable) {
-        stop_callback_.reset();  // waits for a callback running on another thread
+      give_up_.unwatch(waiter_);
+      if constexpr (can_give_up) {
         return acquired_;
       } else {
         assert(acquired_);
@@ -349,25 +364,23 @@ class Semaphore {
     }
 
    private:
-    struct canceller {
-      acquire_awaiter* self;
-      void operator()() const noexcept { self->cancel(); }
-    };
-
     /// true: registered, stay suspended; false: finished (acquired or stopped).
     bool register_or_finish() {
-      const std::stop_token* stop = Stoppable ? &stop_ : nullptr;
-      switch (sem_.take_or_enqueue(waiter_, stop)) {
+      switch (sem_.take_or_enqueue(waiter_, give_up_.stop())) {
         case attempt::acquired: acquired_ = true; return false;
         case attempt::stopped: return false;
         case attempt::enqueued: break;
       }
+      give_up_.prepare(waiter_);
       sem_.strategy_.arm(waiter_);
+      give_up_.watch(*this, waiter_);
       return true;
     }
 
-    void cancel() noexcept {
-      if (!sem_.strategy_.cancel(waiter_)) return;  // a delivery is on its way
+    /// From the give-up policy (a stop callback on any thread, or a timer on
+    /// our loop): withdraw the registration unless a delivery is on its way.
+    void give_up() noexcept {
+      if (!sem_.strategy_.cancel(waiter_)) return;  // the delivery re-checks due()
       cancelled_ = true;
       sem_.after_cancel();
       waiter_.loop->post(waiter_.item);  // resume on our own loop, not here
@@ -383,7 +396,7 @@ class Semaphore {
         Semaphore& sem = sem_;
         if (sem.delivery_grants() || sem.retry_after_wake(waiter_.wanted)) {
           acquired_ = true;
-        } else if (!(Stoppable && stop_.stop_requested())) {
+        } else if (!give_up_.due()) {
           waiter_.rearm();
           if (register_or_finish()) return;  // still waiting
         }
@@ -394,10 +407,9 @@ class Semaphore {
     Semaphore& sem_;
     detail::waiter waiter_;
     std::coroutine_handle<> handle_;
-    std::stop_token stop_;
-    std::optional<std::stop_callback<canceller>> stop_callback_;
+    give_up_policy give_up_;
     bool acquired_ = false;
-    bool cancelled_ = false;  // written by the canceller before it posts the item
+    bool cancelled_ = false;  // written by give_up() before it posts the item
   };
 
   std::atomic<std::uint64_t> word_;

@@ -15,6 +15,11 @@
 //                     its `enqueue_if` predicate, read by its notify visitor.
 //   ticket            written by eventcount strategies (spin, futex) at
 //                     registration: the epoch observed before the re-check.
+//   deadline          coroutine waiters that give up at a deadline: set by
+//                     the primitive before `arm`; a strategy that can keep
+//                     the deadline itself sets `deadline_armed` in `arm`
+//                     (uring_futex: IORING_OP_LINK_TIMEOUT), otherwise the
+//                     primitive keeps a timer on the waiter's loop.
 //
 // Delivery (the "runtime implements delivery" half of the design):
 //   * thread waiter  (loop == nullptr): `state` goes waiting -> notified with a
@@ -65,6 +70,16 @@ struct waiter {
   /// Posted to the owner's loop by a canceller on another thread: the ring may
   /// only be touched from its loop's thread.
   runtime::work_item cancel_item{};
+
+  // --- coroutine deadlines (see the file comment) ----------------------------
+  deadline_t deadline{};        ///< set by the primitive; nullopt: none
+  bool deadline_armed = false;  ///< set by the strategy's arm(): it delivers by then
+  /// uring_futex: `deadline` as the kernel's __kernel_timespec, which the
+  /// LINK_TIMEOUT SQE points at until the loop submits it.
+  struct {
+    std::int64_t tv_sec = 0;
+    std::int64_t tv_nsec = 0;
+  } kernel_deadline;
 
   // --- payload ---------------------------------------------------------------
   std::size_t wanted = 0;        ///< Semaphore: permits this waiter needs

@@ -92,6 +92,11 @@
 //     posted to w.loop exactly once for this registration: by a notify
 //     (queue strategies: nothing to do here), by the strategy itself after a
 //     poll interval (spin), or by a kernel completion (uring_futex).
+//     Deadlines: when w.deadline is set (a coroutine that gives up at a
+//     deadline), a strategy that can deliver by the deadline on its own sets
+//     w.deadline_armed (uring_futex: an IORING_OP_LINK_TIMEOUT behind the
+//     wait); otherwise the primitive keeps a timer on w's loop that calls
+//     cancel(w) at the deadline.
 //
 // s.stats() -> Stats&
 //     The statistics hook (see <csync/strategies/stats.hpp>): counts wakes

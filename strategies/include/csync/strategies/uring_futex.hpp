@@ -23,10 +23,15 @@
 // CQE results (the waiter's work item runs with `result` = res):
 //   0          woken by a FUTEX_WAKE            -> re-check (may be for others)
 //   -EAGAIN    the epoch moved before the wait was issued -> re-check
-//   -ECANCELED our ASYNC_CANCEL (stop request)  -> re-check; the primitive
-//              sees its stop and gives up
+//   -ECANCELED our ASYNC_CANCEL (stop request) or the LINK_TIMEOUT linked
+//              behind the wait (a coroutine's deadline) -> re-check; the
+//              primitive sees its stop or deadline and gives up
 //   other      a bug or an unsupported kernel: csync aborts with the errno
 //              (a silent retry would spin forever, the seed's failure mode).
+//
+// Deadlines (async_acquire_for and friends): when w.deadline is set, arm()
+// links an IORING_OP_LINK_TIMEOUT (absolute, CLOCK_MONOTONIC) behind the
+// FUTEX_WAIT and sets w.deadline_armed, so the primitive keeps no timer.
 //
 // Cancellation state machine (waiter::kernel_wait), for a wait in flight:
 //
@@ -70,6 +75,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -178,6 +184,7 @@ class basic_uring_futex : public basic_futex<Stats> {
     // by a canceller is seen with what it wrote.
     const std::uint32_t prev =
         w.kernel_wait.exchange(detail_uring_futex::armed, std::memory_order_acq_rel);
+    ring.reserve(2);  // a LINK_TIMEOUT must reach the kernel in the wait's batch
     io_uring_sqe* sqe = ring.get_sqe();
     namespace compat = csync::detail::uring_compat;
     sqe->opcode = compat::ioring_op_futex_wait;
@@ -186,6 +193,7 @@ class basic_uring_futex : public basic_futex<Stats> {
     sqe->off = w.ticket;
     sqe->addr3 = compat::futex_bitset_match_any;
     ring.bind(sqe, w.item);
+    if (w.deadline) link_deadline(ring, *sqe, w);
     if (prev == detail_uring_futex::cancel_requested) {
       // A stop request raced the re-arm. The stop callback runs once, so no
       // other canceller can appear: cancel right behind the wait (the kernel
@@ -245,6 +253,28 @@ class basic_uring_futex : public basic_futex<Stats> {
     // The CQE won: it left the continuation to us.
     w.kernel_wait.store(detail_uring_futex::idle, std::memory_order_relaxed);
     resume_primitive(w);
+  }
+
+  /// A coroutine's deadline, kept by the kernel: IORING_OP_LINK_TIMEOUT
+  /// linked behind the FUTEX_WAIT cancels it at the deadline (its CQE then
+  /// says -ECANCELED and the primitive re-checks and gives up). Absolute on
+  /// CLOCK_MONOTONIC, which is std::chrono::steady_clock here, so re-arms
+  /// after spurious wakes keep the original deadline.
+  static void link_deadline(runtime::uring_backend& ring, io_uring_sqe& wait,
+                            csync::detail::waiter& w) noexcept {
+    static_assert(sizeof w.kernel_deadline == sizeof(__kernel_timespec));
+    const auto since_boot = w.deadline->time_since_epoch();
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_boot);
+    w.kernel_deadline.tv_sec = seconds.count();
+    w.kernel_deadline.tv_nsec =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(since_boot - seconds).count();
+    wait.flags |= IOSQE_IO_LINK;
+    io_uring_sqe* timeout = ring.get_sqe();  // reserved by arm(): same batch as the wait
+    io_uring_prep_link_timeout(
+        timeout, reinterpret_cast<__kernel_timespec*>(&w.kernel_deadline), IORING_TIMEOUT_ABS);
+    // user_data stays 0: the timeout's own CQE (-ETIME when it fired,
+    // -ECANCELED when the wait completed first) carries nothing we need.
+    w.deadline_armed = true;
   }
 
   static void submit_cancel(runtime::uring_backend& ring, csync::detail::waiter& w) noexcept {
