@@ -6,9 +6,8 @@
 #   scripts/install-deps.sh pkg...     # the packages below plus pkg...
 set -euo pipefail
 
-# One package per line; extend here. Planned: nlohmann-json3-dev
-# libcli11-dev libbenchmark-dev python3-matplotlib python3-pytest clang
-# mingw-w64 wine spin.
+# One package per line; extend here. Planned: python3-matplotlib
+# python3-pytest mingw-w64 wine spin.
 PACKAGES=(
   build-essential
   cmake
@@ -21,6 +20,8 @@ PACKAGES=(
   liburing-dev     # io_uring loop backend (CSYNC_WITH_URING, default ON on Linux)
   pkg-config       # how CMake finds liburing (pkg_check_modules)
   libbenchmark-dev # csync-micro (harness/micro)
+  nlohmann-json3-dev # csync-bench: scenario files and reports
+  libcli11-dev     # csync-bench: command line
 )
 PACKAGES+=("$@")
 

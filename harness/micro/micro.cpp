@@ -19,11 +19,15 @@
 // -----------------------------------------------------------------------------
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <csync/csync.hpp>
 #if defined(__linux__)
@@ -64,6 +68,43 @@ void MutexLockUnlock(benchmark::State& state) {
   }
 }
 
+// ---- round-trip percentiles ---------------------------------------------------
+
+/// Wall time of every round trip, so the report carries the median and the
+/// tail that a mean hides (a few slow wakes inflate it). Costs two clock
+/// reads per round trip of several microseconds.
+class round_trips {
+ public:
+  explicit round_trips(benchmark::State& state) : state_(state) {
+    samples_.reserve(static_cast<std::size_t>(state.max_iterations));
+  }
+  round_trips(const round_trips&) = delete;
+  round_trips& operator=(const round_trips&) = delete;
+
+  void begin() noexcept { start_ = clock::now(); }
+  void end() { samples_.push_back(clock::now() - start_); }
+
+  /// Counters p50_ns and p99_ns (round trips, not one-way wakes).
+  void report() {
+    if (samples_.empty()) return;
+    state_.counters["p50_ns"] = static_cast<double>(percentile(0.50).count());
+    state_.counters["p99_ns"] = static_cast<double>(percentile(0.99).count());
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  clock::duration percentile(double q) {
+    const auto k = static_cast<std::size_t>(q * static_cast<double>(samples_.size() - 1));
+    std::nth_element(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(k),
+                     samples_.end());
+    return samples_[k];
+  }
+
+  benchmark::State& state_;
+  std::vector<clock::duration> samples_;
+  clock::time_point start_{};
+};
+
 // ---- thread ping-pong ---------------------------------------------------------
 
 template <class S>
@@ -77,13 +118,17 @@ void PingPong(benchmark::State& state) {
       pong.release();
     }
   });
+  round_trips times(state);
   for (auto _ : state) {
+    times.begin();
     ping.release();
     pong.acquire();
+    times.end();
   }
   stop.store(true, std::memory_order_relaxed);
   ping.release();
   partner.join();
+  times.report();
 }
 
 #if defined(__linux__)
@@ -107,13 +152,17 @@ void PingPongRawFutex(benchmark::State& state) {
       give(pong);
     }
   });
+  round_trips times(state);
   for (auto _ : state) {
+    times.begin();
     give(ping);
     take(pong);
+    times.end();
   }
   stop.store(true, std::memory_order_relaxed);
   give(ping);
   partner.join();
+  times.report();
 }
 BENCHMARK(PingPongRawFutex)->Name("PingPong/raw_futex")->UseRealTime();
 #endif
@@ -153,16 +202,20 @@ void CrossLoop(benchmark::State& state, backend_kind kind) {
       out.release();
     }
   }(ping, pong, rounds));
+  round_trips times(state);
   a.spawn([](csync::Semaphore<S>& out, csync::Semaphore<S>& in, benchmark::State& st,
-             std::int64_t) -> csync::Task<void> {
+             round_trips& rt) -> csync::Task<void> {
     for (auto _ : st) {
+      rt.begin();
       out.release();
       co_await in.async_acquire();
+      rt.end();
     }
-  }(ping, pong, state, rounds));
+  }(ping, pong, state, times));
   std::thread tb([&b] { b.run(); });
   a.run();
   tb.join();
+  times.report();
 }
 
 template <class S>

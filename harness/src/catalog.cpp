@@ -1,0 +1,160 @@
+// harness/src/catalog.cpp -- see catalog.hpp.
+#include "catalog.hpp"
+
+#include <memory>
+#include <string>
+
+#include <csync/csync.hpp>
+#include <csync/strategies/futex.hpp>
+#include <csync/strategies/uring_futex.hpp>
+
+#include "peers.hpp"
+
+namespace csync::bench {
+namespace {
+
+bool implemented(workload_kind w) {
+  return w == workload_kind::semaphore || w == workload_kind::pingpong;
+}
+
+/// Runs the cell's workload over semaphores made (and owned) by `make_sem`.
+template <class Sem, bool Coroutines, class MakeSem>
+repetition_data run_workload(MakeSem make_sem, const cell_params& p, const run_control& ctl) {
+  const bool coroutines = p.waiters == waiter_kind::coroutines;
+  if (p.workload == workload_kind::pingpong) {
+    if constexpr (Coroutines) {
+      if (coroutines) return pingpong_coroutines<Sem>(make_sem, p, ctl);
+    }
+    return pingpong_threads<Sem>(make_sem, p, ctl);
+  }
+  Sem* sem = make_sem(p.permits);
+  if constexpr (Coroutines) {
+    if (coroutines) return semaphore_coroutines(*sem, p, ctl);
+  }
+  return semaphore_threads(*sem, p, ctl);
+}
+
+/// A csync strategy S (a basic_<name><counting_stats>).
+template <class S>
+strategy_runner csync_runner() {
+  strategy_runner r;
+  r.name = std::string(S::name);
+  r.has_spin_budget = requires(typename S::options o) { o.spin_budget; };
+  if (const csync::availability a = S::availability(); !a.available) {
+    r.unavailable_reason = std::string(a.reason);
+  }
+  r.supports = [](workload_kind w, waiter_kind) { return implemented(w); };
+  r.refuses = [](const cell_params& p) -> std::optional<std::string> {
+    if (p.fairness == fairness_choice::fifo && !S::has_queue) {
+      return "strategy " + std::string(S::name) + " has no queue: fairness fifo is impossible";
+    }
+    if (p.permits > csync::Semaphore<S>::max_permits) return "permits above Semaphore::max_permits";
+    return std::nullopt;
+  };
+  r.run = [](const cell_params& p, const run_control& ctl) {
+    typename S::options options{};
+    if constexpr (requires { options.spin_budget; }) {
+      if (p.spin_budget) options.spin_budget = *p.spin_budget;
+    }
+    const csync::fairness policy =
+        p.fairness == fairness_choice::fifo      ? csync::fairness::fifo
+        : p.fairness == fairness_choice::barging ? csync::fairness::barging
+                                                 : csync::default_fairness<S>;
+    using Sem = csync::Semaphore<S>;
+    std::vector<std::unique_ptr<Sem>> made;
+    auto make_sem = [&](std::uint64_t permits) {
+      made.push_back(std::make_unique<Sem>(permits, policy, options));
+      return made.back().get();
+    };
+    repetition_result result;
+    result.data = run_workload<Sem, true>(make_sem, p, ctl);
+    for (const auto& sem : made) {
+      const auto s = sem->strategy().stats().read();
+      result.wakes += s.wakes;
+      result.spurious += s.spurious;
+      result.futile += s.futile;
+    }
+    return result;
+  };
+  return r;
+}
+
+/// A peer semaphore (thread waiters only).
+template <class Peer>
+strategy_runner peer_runner(std::string name,
+                            std::function<std::optional<std::string>(const cell_params&)> refuses) {
+  strategy_runner r;
+  r.name = std::move(name);
+  r.is_peer = true;
+  r.supports = [](workload_kind w, waiter_kind k) {
+    return implemented(w) && k == waiter_kind::threads;
+  };
+  r.refuses = std::move(refuses);
+  r.run = [](const cell_params& p, const run_control& ctl) {
+    std::vector<std::unique_ptr<Peer>> made;
+    auto make_sem = [&](std::uint64_t permits) {
+      made.push_back(std::make_unique<Peer>(permits));
+      return made.back().get();
+    };
+    repetition_result result;
+    result.data = run_workload<Peer, false>(make_sem, p, ctl);
+    return result;
+  };
+  return r;
+}
+
+std::vector<strategy_runner> build() {
+  std::vector<strategy_runner> all;
+  all.push_back(csync_runner<csync::strategy::basic_mutex_queue<csync::counting_stats>>());
+  all.push_back(csync_runner<csync::strategy::basic_spin<csync::counting_stats>>());
+  all.push_back(csync_runner<csync::strategy::basic_atomic_waker<csync::counting_stats>>());
+  all.push_back(csync_runner<csync::strategy::basic_intrusive_list<csync::counting_stats>>());
+#if defined(CSYNC_HAVE_FUTEX)
+  all.push_back(csync_runner<csync::strategy::basic_futex<csync::counting_stats>>());
+#endif
+#if defined(CSYNC_HAVE_URING_FUTEX)
+  all.push_back(csync_runner<csync::strategy::basic_uring_futex<csync::counting_stats>>());
+#endif
+  all.push_back(peer_runner<peers::std_counting_semaphore>(
+      "std_counting_semaphore", [](const cell_params& p) -> std::optional<std::string> {
+        if (p.weight != 1) return "std::counting_semaphore has no weighted acquire (weight must be 1)";
+        if (p.permits > static_cast<std::uint64_t>(std::counting_semaphore<>::max())) {
+          return "permits above std::counting_semaphore<>::max()";
+        }
+        return std::nullopt;
+      }));
+  all.push_back(peer_runner<peers::std_mutex_condvar>(
+      "std_mutex_condvar", [](const cell_params&) { return std::optional<std::string>{}; }));
+#if defined(CSYNC_DETAIL_HAVE_FUTEX)
+  all.push_back(peer_runner<peers::futex_spin_then_block>(
+      "futex_spin_then_block", [](const cell_params& p) -> std::optional<std::string> {
+        if (p.permits > UINT32_MAX / 2) return "permits above the 32-bit futex word's range";
+        return std::nullopt;
+      }));
+#endif
+  return all;
+}
+
+}  // namespace
+
+const std::vector<strategy_runner>& all_strategies() {
+  static const std::vector<strategy_runner> all = build();
+  return all;
+}
+
+const strategy_runner* find_strategy(std::string_view name) {
+  for (const strategy_runner& r : all_strategies()) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+strategy_catalog make_catalog() {
+  strategy_catalog catalog;
+  for (const strategy_runner& r : all_strategies()) {
+    catalog.entries.push_back({r.name, r.is_peer, r.has_spin_budget, r.supports});
+  }
+  return catalog;
+}
+
+}  // namespace csync::bench

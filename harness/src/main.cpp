@@ -1,0 +1,113 @@
+// harness/src/main.cpp -- the csync-bench command line (CLI11).
+#include <csignal>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "catalog.hpp"
+#include "runner.hpp"
+#include "scenario.hpp"
+
+namespace {
+
+constexpr const char* exit_codes_help =
+    "Exit codes: 0 ok; 2 bad input (scenario file, option, unknown strategy); "
+    "1 runtime failure (a cell failed its mutual-exclusion check, or the report "
+    "could not be written); 130 interrupted (the report keeps every finished cell).";
+
+void on_sigint(int) { csync::bench::interrupt_requested.store(true); }
+
+int list_strategies() {
+  for (const csync::bench::strategy_runner& r : csync::bench::all_strategies()) {
+    std::cout << r.name << (r.is_peer ? " (peer)" : "") << ": "
+              << (r.unavailable_reason.empty() ? "available" : "unavailable: " + r.unavailable_reason)
+              << "\n";
+  }
+  return 0;
+}
+
+int validate(const std::string& path) {
+  try {
+    const csync::bench::scenario sc = csync::bench::load_scenario(path, csync::bench::make_catalog());
+    std::cout << path << ": ok: scenario '" << sc.name << "', " << sc.cells.size() << " cells";
+    if (!sc.excluded.empty()) std::cout << " (" << sc.excluded.size() << " excluded)";
+    std::cout << "\n";
+    for (const auto& x : sc.excluded) std::cout << "  excluded: " << x.reason << "\n";
+    return 0;
+  } catch (const csync::bench::scenario_error& e) {
+    std::cerr << "csync-bench: " << e.what() << "\n";
+    return csync::bench::exit_bad_input;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"csync-bench: run a scenario of synchronization benchmarks and write a JSON report.",
+               "csync-bench"};
+  app.footer(exit_codes_help);
+  app.require_subcommand(1);
+
+  csync::bench::run_options options;
+  std::string strategies;
+  std::uint32_t repetitions = 0;
+  std::uint64_t seed = 0;
+  CLI::App* run = app.add_subcommand("run", "Run SCENARIO.json and write the report.");
+  run->add_option("scenario", options.scenario_path, "Scenario file (docs/scenario-format.md)")
+      ->required();
+  run->add_option("-o,--output", options.output_path,
+                  "Report file (default: SCENARIO-NAME.report.json in the current directory)");
+  run->add_option("--strategies", strategies,
+                  "Comma-separated csync strategies to run (peers always run); default: all");
+  run->add_option("--repetitions", repetitions, "Repetitions per cell, overriding the scenario")
+      ->check(CLI::Range(1u, csync::bench::limits::max_repetitions));
+  run->add_flag("--quick", options.quick,
+                "Cap durations for a fast look: 100 ms per repetition, 20 ms warmup, 3 repetitions");
+  run->add_flag("--smoke", options.smoke,
+                "Check that every cell runs: one 5 ms repetition each, no warmup (numbers "
+                "meaningless)");
+  run->add_flag("--resume", options.resume,
+                "Keep the finished cells of the report at --output and run only the rest");
+  run->add_option("--seed", seed, "Seed for the cell order and the bootstrap (default: random)");
+  run->add_flag("--gbench", options.gbench_format,
+                "Also write OUTPUT.gbench.json in Google Benchmark's format (for compare.py)");
+  run->footer(exit_codes_help);
+
+  CLI::App* list = app.add_subcommand("list", "List every strategy and peer: available or why not.");
+  std::string validate_path;
+  CLI::App* check = app.add_subcommand("validate", "Check SCENARIO.json without running it.");
+  check->add_option("scenario", validate_path, "Scenario file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : csync::bench::exit_bad_input;
+  }
+
+  if (list->parsed()) return list_strategies();
+  if (check->parsed()) return validate(validate_path);
+
+  if (run->count("--repetitions")) options.repetitions = repetitions;
+  if (run->count("--seed")) options.seed = seed;
+  for (std::size_t start = 0; !strategies.empty() && start <= strategies.size();) {
+    const std::size_t comma = strategies.find(',', start);
+    const std::string name = strategies.substr(start, comma - start);
+    if (!name.empty()) options.strategies.push_back(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (options.output_path.empty()) {
+    try {
+      options.output_path =
+          csync::bench::load_scenario(options.scenario_path, csync::bench::make_catalog()).name +
+          ".report.json";
+    } catch (const csync::bench::scenario_error& e) {
+      std::cerr << "csync-bench: " << e.what() << "\n";
+      return csync::bench::exit_bad_input;
+    }
+  }
+  std::signal(SIGINT, on_sigint);
+  return csync::bench::run_scenario(options, std::cerr);
+}

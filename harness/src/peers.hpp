@@ -1,0 +1,116 @@
+// harness/src/peers.hpp
+// -----------------------------------------------------------------------------
+// Reference semaphores for thread waiters, run in the same report as the csync
+// strategies so every number has a ratio against them. Each offers the
+// interface the thread workloads use: acquire(n), release(n).
+//
+//   std_counting_semaphore   std::counting_semaphore (libstdc++ 12: atomic
+//                            wait/notify, i.e. a futex with spinning); no
+//                            weighted acquire, so weight must be 1.
+//   std_mutex_condvar        a count under std::mutex with one
+//                            std::condition_variable: the textbook semaphore.
+//   futex_spin_then_block    a 32-bit count that is its own futex word: spin
+//                            `spin_polls` CAS attempts, then FUTEX_WAIT; a
+//                            release wakes one sleeper only if one is counted.
+// -----------------------------------------------------------------------------
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <semaphore>
+
+#include <csync/detail/address_wait.hpp>
+#include <csync/detail/cpu_relax.hpp>
+
+namespace csync::bench::peers {
+
+class std_counting_semaphore {
+ public:
+  explicit std_counting_semaphore(std::uint64_t permits)
+      : sem_(static_cast<std::ptrdiff_t>(permits)) {}
+  void acquire(std::uint64_t) { sem_.acquire(); }           // weight 1 (see catalog)
+  void release(std::uint64_t n) { sem_.release(static_cast<std::ptrdiff_t>(n)); }
+
+ private:
+  std::counting_semaphore<> sem_;
+};
+
+class std_mutex_condvar {
+ public:
+  explicit std_mutex_condvar(std::uint64_t permits) : count_(permits) {}
+  void acquire(std::uint64_t n) {
+    std::unique_lock lock(mutex_);
+    available_.wait(lock, [&] { return count_ >= n; });
+    count_ -= n;
+  }
+  void release(std::uint64_t n) {
+    {
+      std::lock_guard lock(mutex_);
+      count_ += n;
+    }
+    // Every waiter wants the same weight, so one wake per release suffices.
+    available_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::uint64_t count_;
+};
+
+#if defined(CSYNC_DETAIL_HAVE_FUTEX)
+class futex_spin_then_block {
+ public:
+  static constexpr int spin_polls = 100;  // musl's sem_wait spins 100 times
+
+  explicit futex_spin_then_block(std::uint64_t permits)
+      : count_(static_cast<std::uint32_t>(permits)) {}
+
+  void acquire(std::uint64_t n) {
+    const auto want = static_cast<std::uint32_t>(n);
+    for (int i = 0; i < spin_polls; ++i) {
+      if (try_take(want)) return;
+      csync::detail::cpu_relax();
+    }
+    // seq_cst: a store-load pair with release() (it adds to count_, then
+    // loads sleepers_): one of the two sides must see the other's write, so
+    // either the releaser wakes us or our FUTEX_WAIT sees the new count.
+    sleepers_.fetch_add(1, std::memory_order_seq_cst);
+    for (;;) {
+      if (try_take(want)) break;
+      // seq_cst: the load half of the pair above. The kernel compares the
+      // word again before sleeping, so a release after this load -> EAGAIN.
+      const std::uint32_t seen = count_.load(std::memory_order_seq_cst);
+      if (seen < want) csync::detail::wait_on_address(count_, seen);
+    }
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void release(std::uint64_t n) {
+    // seq_cst (both): the other half of acquire()'s store-load pair; the
+    // increment also releases the holder's critical section to the taker.
+    count_.fetch_add(static_cast<std::uint32_t>(n), std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) != 0) csync::detail::wake_address_one(count_);
+  }
+
+ private:
+  bool try_take(std::uint32_t want) {
+    std::uint32_t c = count_.load(std::memory_order_relaxed);
+    while (c >= want) {
+      // acquire: pairs with release()'s fetch_add.
+      if (count_.compare_exchange_weak(c, c - want, std::memory_order_acquire,
+                                       std::memory_order_relaxed)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  std::atomic<std::uint32_t> count_;
+  std::atomic<std::uint32_t> sleepers_{0};
+};
+#endif
+
+}  // namespace csync::bench::peers

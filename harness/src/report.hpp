@@ -1,0 +1,43 @@
+// harness/src/report.hpp
+// -----------------------------------------------------------------------------
+// The report csync-bench writes (format: docs/report-format.md):
+//
+//   { "schema_version": 1, "tool": "csync-bench",
+//     "context":  { host, cpu, kernel, compiler, git sha, io_uring, ... },
+//     "scenario": { name, description, path, hash },
+//     "run":      { seed, quick, repetitions override, cell order, complete },
+//     "results":  [ one entry per cell, flat ] }
+//
+// Written atomically (a temporary file in the same directory, then rename)
+// after every cell, so a killed run leaves the last complete report.
+// -----------------------------------------------------------------------------
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace csync::bench {
+
+inline constexpr int report_schema_version = 1;
+
+/// The machine, build and environment: everything a reader needs to judge
+/// the numbers. `steal_ticks` is filled in by the runner at the end.
+nlohmann::json capture_context();
+
+/// CPU steal time so far, in USER_HZ ticks, from /proc/stat (0 if unknown).
+std::uint64_t steal_ticks();
+
+/// Write `report` to `path` atomically. Throws std::runtime_error naming the
+/// path on failure (the previous file, if any, is left intact).
+void write_atomically(const std::string& path, const std::string& contents);
+
+/// Reads an existing report for --resume. Throws std::runtime_error naming
+/// the path and the problem when it is not a csync-bench report.
+nlohmann::json read_report(const std::string& path);
+
+/// Google Benchmark's JSON format (one "iteration" run per repetition,
+/// real_time = ns per operation) so tools/compare.py can diff two reports.
+nlohmann::json to_gbench(const nlohmann::json& report);
+
+}  // namespace csync::bench

@@ -1,0 +1,45 @@
+// harness/src/runner.hpp
+// -----------------------------------------------------------------------------
+// Runs a scenario and writes its report: the data path
+//   scenario (scenario.hpp) -> cells in random order -> per cell: warmup and
+//   overhead calibration, repetitions (workloads.hpp via catalog.hpp) ->
+//   metrics and aggregates (metrics.hpp) -> report (report.hpp), written
+//   after every cell.
+// -----------------------------------------------------------------------------
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace csync::bench {
+
+struct run_options {
+  std::string scenario_path;
+  std::string output_path;               ///< the report (JSON)
+  std::vector<std::string> strategies;   ///< only these csync strategies (peers stay); empty: all
+  std::optional<std::uint32_t> repetitions;
+  bool quick = false;   ///< durations capped (see docs/scenario-format.md, "--quick")
+  bool smoke = false;   ///< one 5 ms repetition per cell, no warmup: runs, measures nothing
+  bool resume = false;  ///< keep the finished cells of an existing report at output_path
+  std::optional<std::uint64_t> seed;     ///< cell order and bootstrap; default: random
+  bool gbench_format = false;            ///< also write OUTPUT.gbench.json
+};
+
+/// Exit codes (documented in `csync-bench --help` and the README).
+enum exit_code : int {
+  exit_ok = 0,
+  exit_failure = 1,      ///< a cell failed (mutual exclusion violated) or I/O failed
+  exit_bad_input = 2,    ///< bad scenario, unknown strategy, bad option
+  exit_interrupted = 130 ///< SIGINT: the report holds every finished cell
+};
+
+/// Set by the SIGINT handler; the runner abandons the current cell.
+extern std::atomic<bool> interrupt_requested;
+
+int run_scenario(const run_options& options, std::ostream& err);
+
+}  // namespace csync::bench

@@ -1,0 +1,227 @@
+// harness/tests/runner_test.cpp -- csync-bench end to end, in process: the
+// report's schema (locked: a change must update docs/report-format.md and
+// this list together), resume after a killed run, SIGINT, bad options.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "report.hpp"
+#include "runner.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+class Runner : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("csync-bench-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    csync::bench::interrupt_requested = false;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string write_scenario(const json& scenario) {
+    const std::string path = (dir_ / "scenario.json").string();
+    std::ofstream(path) << scenario.dump(1);
+    return path;
+  }
+  std::string report_path() const { return (dir_ / "report.json").string(); }
+
+  int run(csync::bench::run_options options) {
+    options.output_path = report_path();
+    std::ostringstream err;
+    const int rc = csync::bench::run_scenario(options, err);
+    errors_ = err.str();
+    return rc;
+  }
+
+  static json read(const std::string& path) {
+    std::ifstream in(path);
+    return json::parse(in);
+  }
+
+  fs::path dir_;
+  std::string errors_;
+};
+
+/// Two thread strategies at one point, plus the peers: a few short cells.
+json small_scenario(std::uint64_t duration_ms, std::uint32_t repetitions) {
+  return {{"name", "small"},
+          {"defaults",
+           {{"workload", "semaphore"},
+            {"waiters", "threads"},
+            {"threads", 2},
+            {"permits", 1},
+            {"critical_section_ns", 50},
+            {"duration_ms", duration_ms},
+            {"warmup_ms", 10},
+            {"repetitions", repetitions}}},
+          {"matrix", {{"strategy", {"intrusive_list", "futex"}}}}};
+}
+
+std::set<std::string> keys_of(const json& object) {
+  std::set<std::string> keys;
+  for (const auto& [k, v] : object.items()) keys.insert(k);
+  return keys;
+}
+
+TEST_F(Runner, ReportSchemaIsLocked) {
+  csync::bench::run_options options;
+  options.scenario_path = write_scenario(small_scenario(20, 2));
+  options.seed = 7;
+  ASSERT_EQ(run(options), csync::bench::exit_ok) << errors_;
+  const json report = read(report_path());
+
+  EXPECT_EQ(keys_of(report), (std::set<std::string>{"schema_version", "tool", "context", "scenario",
+                                                    "run", "excluded", "results"}));
+  EXPECT_EQ(report["schema_version"], csync::bench::report_schema_version);
+  EXPECT_EQ(keys_of(report["context"]),
+            (std::set<std::string>{"host", "platform", "cpu_model", "cpus_online", "cpus_allowed",
+                                   "kernel", "machine", "compiler", "cxx_flags", "build_type",
+                                   "csync_git_sha", "date", "load_average", "steal_ticks_at_start",
+                                   "steal_ticks_at_end", "io_uring", "timer_cost_ns"}));
+  EXPECT_EQ(keys_of(report["scenario"]),
+            (std::set<std::string>{"name", "description", "path", "hash"}));
+  EXPECT_TRUE(report["run"]["complete"].get<bool>());
+  EXPECT_EQ(report["run"]["seed"], 7);
+
+  std::set<std::string> strategies;
+  for (const json& cell : report["results"]) {
+    strategies.insert(cell["parameters"]["strategy"].get<std::string>());
+    if (cell["status"] != "ok") {
+      EXPECT_EQ(keys_of(cell), (std::set<std::string>{"cell", "name", "key", "point", "parameters",
+                                                      "worker_threads", "oversubscribed", "status",
+                                                      "reason"}));
+      continue;
+    }
+    std::set<std::string> expected{"cell", "name", "key", "point", "parameters", "worker_threads",
+                                   "oversubscribed", "status", "harness_overhead", "aggregates",
+                                   "acquire_latency_histogram_ns", "repetitions"};
+    if (cell.contains("throughput_vs_peers")) expected.insert("throughput_vs_peers");
+    EXPECT_EQ(keys_of(cell), expected) << cell["name"];
+    ASSERT_EQ(cell["repetitions"].size(), 2u);
+    EXPECT_EQ(keys_of(cell["repetitions"][0]),
+              (std::set<std::string>{
+                  "elapsed_s", "operations", "throughput_ops_per_s", "acquire_latency_ns",
+                  "wake_latency_ns", "latency_sample_every", "fairness", "cpu_user_ns_per_op",
+                  "cpu_sys_ns_per_op", "wasted_cpu_ns_per_op", "voluntary_switches_per_op",
+                  "involuntary_switches_per_op", "wakes_per_op", "spurious_per_op",
+                  "futile_per_op", "max_holders"}));
+    EXPECT_GT(cell["repetitions"][0]["operations"].get<double>(), 0);
+    EXPECT_LE(cell["repetitions"][0]["max_holders"].get<int>(), 1);
+    const json& throughput = cell["aggregates"]["throughput"];
+    EXPECT_EQ(keys_of(throughput),
+              (std::set<std::string>{"median", "mean", "stddev", "ci95_low", "ci95_high", "n",
+                                     "unit"}));
+    EXPECT_EQ(throughput["unit"], "ops/s");
+  }
+  // The peers ran in the same report, and csync cells carry ratios to them.
+  EXPECT_TRUE(strategies.count("std_counting_semaphore"));
+  EXPECT_TRUE(strategies.count("std_mutex_condvar"));
+  for (const json& cell : report["results"]) {
+    if (cell["parameters"]["strategy"] == "intrusive_list") {
+      EXPECT_TRUE(cell["throughput_vs_peers"].contains("std_counting_semaphore"));
+    }
+  }
+}
+
+TEST_F(Runner, ResumeAfterAKilledRunKeepsFinishedCells) {
+  csync::bench::run_options options;
+  options.scenario_path = write_scenario(small_scenario(150, 2));
+  options.seed = 11;
+  std::fflush(nullptr);
+  const pid_t child = fork();
+  if (child == 0) {
+    options.output_path = report_path();
+    std::ostringstream err;
+    csync::bench::run_scenario(options, err);
+    std::_Exit(0);
+  }
+  // Kill it once two cells are in the report (each cell takes ~0.3 s).
+  std::size_t finished = 0;
+  for (int i = 0; i < 600 && finished < 2; ++i) {
+    std::this_thread::sleep_for(20ms);
+    try {
+      finished = read(report_path())["results"].size();
+    } catch (const std::exception&) {  // not written yet
+    }
+  }
+  kill(child, SIGKILL);
+  int status = 0;
+  waitpid(child, &status, 0);
+  const json killed = read(report_path());  // valid JSON: written atomically
+  ASSERT_GE(killed["results"].size(), 2u);
+  ASSERT_FALSE(killed["run"]["complete"].get<bool>()) << "the run finished before the kill";
+
+  options.resume = true;
+  ASSERT_EQ(run(options), csync::bench::exit_ok) << errors_;
+  const json resumed = read(report_path());
+  EXPECT_TRUE(resumed["run"]["complete"].get<bool>());
+  std::set<std::string> keys;
+  for (const json& cell : resumed["results"]) {
+    EXPECT_TRUE(keys.insert(cell["key"].get<std::string>()).second) << "cell run twice";
+  }
+  EXPECT_EQ(resumed["results"].size(), resumed["run"]["cells"].get<std::size_t>());
+  for (const json& before : killed["results"]) {  // kept as they were
+    bool kept = false;
+    for (const json& after : resumed["results"]) {
+      if (after["key"] == before["key"]) kept = after["repetitions"] == before["repetitions"];
+    }
+    EXPECT_TRUE(kept) << before["name"];
+  }
+}
+
+TEST_F(Runner, SigintLeavesAValidReportOfFinishedCells) {
+  csync::bench::run_options options;
+  options.scenario_path = write_scenario(small_scenario(200, 3));
+  std::thread interrupter([] {
+    std::this_thread::sleep_for(900ms);
+    csync::bench::interrupt_requested = true;
+  });
+  const int rc = run(options);
+  interrupter.join();
+  EXPECT_EQ(rc, csync::bench::exit_interrupted);
+  const json report = read(report_path());
+  EXPECT_FALSE(report["run"]["complete"].get<bool>());
+  EXPECT_LT(report["results"].size(), report["run"]["cells"].get<std::size_t>());
+  for (const json& cell : report["results"]) EXPECT_NE(cell["status"], "failed");
+  EXPECT_NE(errors_.find("--resume"), std::string::npos) << errors_;
+}
+
+TEST_F(Runner, BadInputExitsWithTwoAndNamesTheProblem) {
+  csync::bench::run_options options;
+  options.scenario_path = write_scenario(small_scenario(10, 1));
+  options.strategies = {"fuutex"};
+  EXPECT_EQ(run(options), csync::bench::exit_bad_input);
+  EXPECT_NE(errors_.find("unknown strategy 'fuutex'"), std::string::npos) << errors_;
+  EXPECT_NE(errors_.find("intrusive_list"), std::string::npos) << "the known ones are listed";
+  EXPECT_FALSE(fs::exists(report_path())) << "nothing written for bad input";
+
+  options.strategies.clear();
+  options.scenario_path = (dir_ / "missing.json").string();
+  EXPECT_EQ(run(options), csync::bench::exit_bad_input);
+
+  options.scenario_path = write_scenario(small_scenario(10, 1));
+  options.resume = true;  // no report to resume from
+  EXPECT_EQ(run(options), csync::bench::exit_bad_input);
+  EXPECT_NE(errors_.find("--resume"), std::string::npos) << errors_;
+}
+
+}  // namespace
