@@ -2,6 +2,8 @@
 #include "catalog.hpp"
 
 #include <memory>
+#include <stdexcept>
+#include <type_traits>
 #include <string>
 
 #include <csync/csync.hpp>
@@ -9,29 +11,37 @@
 #include <csync/strategies/uring_futex.hpp>
 
 #include "peers.hpp"
+#include "workloads_condvar.hpp"
+#include "workloads_io.hpp"
 
 namespace csync::bench {
 namespace {
 
-bool implemented(workload_kind w) {
-  return w == workload_kind::semaphore || w == workload_kind::pingpong;
-}
-
-/// Runs the cell's workload over semaphores made (and owned) by `make_sem`.
-template <class Sem, bool Coroutines, class MakeSem>
-repetition_data run_workload(MakeSem make_sem, const cell_params& p, const run_control& ctl) {
-  const bool coroutines = p.waiters == waiter_kind::coroutines;
-  if (p.workload == workload_kind::pingpong) {
-    if constexpr (Coroutines) {
-      if (coroutines) return pingpong_coroutines<Sem>(make_sem, p, ctl);
+/// Runs the cell's workload with the semaphores made (and owned) by
+/// `make_sem` and the mutexes and condition variables of `kit`. Peers have
+/// no coroutine API: Coroutines is false for them and they run threads only.
+template <class Sem, class Kit, bool Coroutines, class MakeSem>
+repetition_data run_workload(MakeSem& make_sem, Kit& kit, const cell_params& p,
+                             const run_control& ctl) {
+  auto with_policy = [&]<class W>(W) -> repetition_data {
+    switch (p.workload) {
+      case workload_kind::semaphore: return semaphore_workload<W>(*make_sem(p.permits), p, ctl);
+      case workload_kind::pingpong: return pingpong_workload<W, Sem>(make_sem, p, ctl);
+      case workload_kind::condvar: return condvar_workload<W>(kit, p, ctl);
+      case workload_kind::broadcast: return broadcast_workload<W>(kit, p, ctl);
+      case workload_kind::mixed_io:
+#if CSYNC_HAVE_URING_BACKEND
+        if constexpr (Coroutines) return mixed_io_workload(*make_sem(p.permits), p, ctl);
+#endif
+        break;
     }
-    return pingpong_threads<Sem>(make_sem, p, ctl);
-  }
-  Sem* sem = make_sem(p.permits);
+    throw std::logic_error("csync-bench: workload " + std::string(to_string(p.workload)) +
+                           " reached a strategy that does not support it");
+  };
   if constexpr (Coroutines) {
-    if (coroutines) return semaphore_coroutines(*sem, p, ctl);
+    if (p.waiters == waiter_kind::coroutines) return with_policy(waiting::suspending{});
   }
-  return semaphore_threads(*sem, p, ctl);
+  return with_policy(waiting::blocking{});
 }
 
 /// A csync strategy S (a basic_<name><counting_stats>).
@@ -43,8 +53,20 @@ strategy_runner csync_runner() {
   if (const csync::availability a = S::availability(); !a.available) {
     r.unavailable_reason = std::string(a.reason);
   }
-  r.supports = [](workload_kind w, waiter_kind) { return implemented(w); };
+  r.supports = [](workload_kind w, waiter_kind k) {
+    return w != workload_kind::mixed_io || k == waiter_kind::coroutines;
+  };
   r.refuses = [](const cell_params& p) -> std::optional<std::string> {
+    if (p.workload == workload_kind::mixed_io) {
+#if CSYNC_HAVE_URING_BACKEND
+      if (!csync::runtime::probe_uring().ring_ok) {
+        return "mixed_io needs the io_uring loop backend: " +
+               std::string(csync::runtime::probe_uring().ring_reason);
+      }
+#else
+      return std::string("mixed_io needs the io_uring loop backend: built without liburing");
+#endif
+    }
     if (p.fairness == fairness_choice::fifo && !S::has_queue) {
       return "strategy " + std::string(S::name) + " has no queue: fairness fifo is impossible";
     }
@@ -66,28 +88,34 @@ strategy_runner csync_runner() {
       made.push_back(std::make_unique<Sem>(permits, policy, options));
       return made.back().get();
     };
+    csync_kit<S> kit(policy, options);
     repetition_result result;
-    result.data = run_workload<Sem, true>(make_sem, p, ctl);
+    result.data = run_workload<Sem, csync_kit<S>, true>(make_sem, kit, p, ctl);
     for (const auto& sem : made) {
       const auto s = sem->strategy().stats().read();
       result.wakes += s.wakes;
       result.spurious += s.spurious;
       result.futile += s.futile;
     }
+    kit.add_stats(result);
     return result;
   };
   return r;
 }
 
-/// A peer semaphore (thread waiters only).
-template <class Peer>
+/// A peer (thread waiters only): a semaphore for the semaphore workloads
+/// and, where it has one, a Kit (mutex + condition variable) for the
+/// condvar workloads.
+template <class Peer, class Kit = void>
 strategy_runner peer_runner(std::string name,
                             std::function<std::optional<std::string>(const cell_params&)> refuses) {
   strategy_runner r;
   r.name = std::move(name);
   r.is_peer = true;
   r.supports = [](workload_kind w, waiter_kind k) {
-    return implemented(w) && k == waiter_kind::threads;
+    if (k != waiter_kind::threads || w == workload_kind::mixed_io) return false;
+    const bool needs_kit = w == workload_kind::condvar || w == workload_kind::broadcast;
+    return !needs_kit || !std::is_void_v<Kit>;
   };
   r.refuses = std::move(refuses);
   r.run = [](const cell_params& p, const run_control& ctl) {
@@ -96,8 +124,10 @@ strategy_runner peer_runner(std::string name,
       made.push_back(std::make_unique<Peer>(permits));
       return made.back().get();
     };
+    using kit_type = std::conditional_t<std::is_void_v<Kit>, std_kit, Kit>;  // unused if void
+    kit_type kit;
     repetition_result result;
-    result.data = run_workload<Peer, false>(make_sem, p, ctl);
+    result.data = run_workload<Peer, kit_type, false>(make_sem, kit, p, ctl);
     return result;
   };
   return r;
@@ -123,7 +153,7 @@ std::vector<strategy_runner> build() {
         }
         return std::nullopt;
       }));
-  all.push_back(peer_runner<peers::std_mutex_condvar>(
+  all.push_back(peer_runner<peers::std_mutex_condvar, std_kit>(
       "std_mutex_condvar", [](const cell_params&) { return std::optional<std::string>{}; }));
 #if defined(CSYNC_DETAIL_HAVE_FUTEX)
   all.push_back(peer_runner<peers::futex_spin_then_block>(

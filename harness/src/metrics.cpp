@@ -38,6 +38,7 @@ std::uint64_t latency_histogram::percentile(double q) const noexcept {
   // The rank of the sample at quantile q (1-based, nearest rank).
   const auto rank = std::max<std::uint64_t>(
       1, static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_))));
+  if (rank >= count_) return max_;  // the largest sample is known exactly
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < bucket_count; ++i) {
     seen += buckets_[i];

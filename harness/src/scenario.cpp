@@ -135,7 +135,7 @@ std::string describe(const document& value) {
     case document::value_t::null:
       return "null";
     case document::value_t::array:
-      return "an array";
+      return value.empty() ? "an empty array" : "an array";
     default:
       return "an object";
   }
@@ -256,8 +256,8 @@ std::uint64_t read_unsigned(const document& value, const std::string& path, std:
   const auto out_of_range = [&](const std::string& shown) {
     fail(path, shown + " is out of range " + std::to_string(min) + ".." + std::to_string(max));
   };
-  if (!value.is_number_integer()) fail(path, "expected " + std::string(expected) + ", got " +
-                                                 describe(value));
+  if (!value.is_number_integer())
+    fail(path, "expected " + std::string(expected) + ", got " + describe(value));
   // "-0" is a signed zero to nlohmann; accept it as 0.
   if (!value.is_number_unsigned() && value.get<std::int64_t>() < 0) out_of_range(value.dump());
   const auto number = value.get<std::uint64_t>();
@@ -297,8 +297,9 @@ applier unsigned_member(T cell_params::*member, std::uint64_t min, std::uint64_t
 template <class E, std::size_t N>
 applier enum_member(E cell_params::*member,
                     const std::array<std::pair<E, std::string_view>, N>& table) {
-  return [member, &table](cell_params& cell, const document& value, const std::string& path,
-                          const strategy_catalog&) { cell.*member = read_enum(value, path, table); };
+  return
+      [member, &table](cell_params& cell, const document& value, const std::string& path,
+                       const strategy_catalog&) { cell.*member = read_enum(value, path, table); };
 }
 
 void apply_strategy(cell_params& cell, const document& value, const std::string& path,
@@ -393,7 +394,7 @@ const document& expect_object(const document& value, const std::string& path) {
 
 sweep read_sweep(const document& root, scenario& out, const strategy_catalog& catalog) {
   static constexpr std::array<std::string_view, 5> top_keys{"name", "description", "peers",
-                                                           "defaults", "matrix"};
+                                                            "defaults", "matrix"};
   expect_object(root, "$");
   for (const auto& item : root.items()) {
     if (std::find(top_keys.begin(), top_keys.end(), item.key()) == top_keys.end()) {
@@ -408,8 +409,8 @@ sweep read_sweep(const document& root, scenario& out, const strategy_catalog& ca
   }
   out.name = name->get<std::string>();
   if (const document* description = member(root, "description")) {
-    if (!description->is_string()) fail("$.description", "expected a string, got " +
-                                                             describe(*description));
+    if (!description->is_string())
+      fail("$.description", "expected a string, got " + describe(*description));
     out.description = description->get<std::string>();
   }
   if (const document* peers = member(root, "peers")) {
@@ -485,19 +486,25 @@ void check_cell(const cell_params& cell, const sweep& s, const std::vector<std::
                                  "); cell: " + cell.to_json().dump());
   };
   if (cell.weight > cell.permits) {
-    refuse("weight", "weight " + std::to_string(cell.weight) + " is more than permits " +
-                         std::to_string(cell.permits), "permits");
+    refuse("weight",
+           "weight " + std::to_string(cell.weight) + " is more than permits " +
+               std::to_string(cell.permits),
+           "permits");
   }
   if (cell.loops > cell.tasks) {
-    refuse("loops", "loops " + std::to_string(cell.loops) + " is more than tasks " +
-                        std::to_string(cell.tasks), "tasks");
+    refuse(
+        "loops",
+        "loops " + std::to_string(cell.loops) + " is more than tasks " + std::to_string(cell.tasks),
+        "tasks");
   }
   if (cell.duration_ms == 0 && cell.operations == 0) {
     refuse("duration_ms", "duration_ms 0 needs operations > 0", "operations");
   }
 }
 
-auto strategy_fields(const cell_params& c) { return std::tie(c.strategy, c.fairness, c.spin_budget); }
+auto strategy_fields(const cell_params& c) {
+  return std::tie(c.strategy, c.fairness, c.spin_budget);
+}
 auto run_fields(const cell_params& c) {
   return std::tie(c.duration_ms, c.operations, c.warmup_ms, c.repetitions);
 }
@@ -511,11 +518,15 @@ auto identity_fields(const cell_params& c) {
 /// A parameter point: what a peer is compared with.
 auto point_fields(const cell_params& c) { return std::tuple_cat(sweep_fields(c), run_fields(c)); }
 /// What key() covers.
-auto key_fields(const cell_params& c) { return std::tuple_cat(strategy_fields(c), sweep_fields(c)); }
+auto key_fields(const cell_params& c) {
+  return std::tuple_cat(strategy_fields(c), sweep_fields(c));
+}
 
 template <auto Fields>
 struct less_by {
-  bool operator()(const cell_params& a, const cell_params& b) const { return Fields(a) < Fields(b); }
+  bool operator()(const cell_params& a, const cell_params& b) const {
+    return Fields(a) < Fields(b);
+  }
 };
 
 bool supports(const strategy_catalog::entry& e, const cell_params& c) {
@@ -588,10 +599,11 @@ void expand(const sweep& s, scenario& out, const strategy_catalog& catalog) {
   for (std::size_t i = 0; i < out.cells.size(); ++i) {
     const auto [it, inserted] = by_key.emplace(out.cells[i], i);
     if (!inserted) {
-      fail("$.matrix", "two cells differ only in duration_ms, operations, warmup_ms or "
-                       "repetitions, which the cell key ignores; sweep those in separate "
-                       "scenario files; cells: " + out.cells[it->second].to_json().dump() +
-                       " and " + out.cells[i].to_json().dump());
+      fail("$.matrix",
+           "two cells differ only in duration_ms, operations, warmup_ms or "
+           "repetitions, which the cell key ignores; sweep those in separate "
+           "scenario files; cells: " +
+               out.cells[it->second].to_json().dump() + " and " + out.cells[i].to_json().dump());
     }
   }
 }

@@ -1,8 +1,10 @@
 // harness/src/workloads.hpp
 // -----------------------------------------------------------------------------
-// The measured loops. Each workload runs one repetition of a cell over a
-// semaphore type `Sem` (a csync::Semaphore<S> or a peer) and returns the raw
-// measurements; catalog.cpp picks `Sem` and aggregates.
+// The measured loops. Each workload runs one repetition of a cell and returns
+// the raw measurements; catalog.cpp picks the types (a csync::Semaphore<S> or
+// a peer semaphore; a csync or std mutex + condvar kit) and aggregates. Here:
+// the semaphore workloads; workloads_condvar.hpp: condvar and broadcast;
+// workloads_io.hpp: mixed_io.
 //
 //   semaphore  every worker loops: acquire(weight) -> critical section
 //              (burn critical_section_ns; coroutines may also suspend, see
@@ -13,6 +15,12 @@
 //              permits. The sender stamps the time before release(); the
 //              receiver records now - stamp after its acquire: the one-way
 //              wake latency.
+//
+// Each workload's worker is written once, as a coroutine over a waiting
+// policy: `blocking` (thread waiters: every awaitable makes the blocking call
+// in await_ready and never suspends, so the coroutine runs straight through
+// on its thread) or `suspending` (coroutine waiters on loops: the async API).
+// `run_workers` starts them as threads or as tasks on `loops` loops.
 //
 // Teardown does not count: in a timed run the controller raises `stop`;
 // a worker that finds it raised after its acquire releases at once without
@@ -26,6 +34,8 @@
 #include <atomic>
 #include <barrier>
 #include <chrono>
+#include <coroutine>
+#include <exception>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -145,7 +155,7 @@ inline void collect(repetition_data& out, std::vector<worker_slot>& slots) {
   }
 }
 
-/// Awaitable hold inside a coroutine critical section.
+/// What a coroutine holder does inside its critical section (hold_mode).
 inline csync::Task<void> coroutine_hold(hold_mode mode) {
   switch (mode) {
     case hold_mode::none: break;
@@ -156,82 +166,105 @@ inline csync::Task<void> coroutine_hold(hold_mode mode) {
 
 }  // namespace detail
 
-// ---- semaphore contention -------------------------------------------------------
+// ---- waiting policies ------------------------------------------------------------
 
-template <class Sem>
-repetition_data semaphore_threads(Sem& sem, const cell_params& p, const run_control& ctl) {
-  detail::shared_state shared(p.permits);
-  std::vector<detail::worker_slot> slots(p.threads);
-  repetition_data out;
-  const bool timed = ctl.duration_ns != 0;
-  out.elapsed_s = detail::run_threads(p.threads, shared, ctl, out.interrupted, [&](std::size_t w) {
-    detail::worker_slot& me = slots[w];
-    const thread_usage before = thread_usage::now();
-    for (std::uint64_t i = 0; timed ? !shared.stopping() : i < ctl.operations; ++i) {
-      const bool sample = i % ctl.sample_every == 0;
-      const std::uint64_t t0 = sample ? now_ns() : 0;
-      sem.acquire(p.weight);
-      if (sample) me.acquire_latency.record(now_ns() - t0);
-      if (timed && shared.stopping()) {  // teardown: do not count
-        sem.release(p.weight);
-        break;
-      }
-      shared.enter(p.weight);
-      burn_for(p.critical_section_ns);
-      shared.leave(p.weight);
-      sem.release(p.weight);
-      ++me.ops;
-      burn_for(p.think_ns);
-    }
-    me.usage = thread_usage::now() - before;
-  });
-  detail::collect(out, slots);
-  for (const auto& s : slots) out.usage += s.usage;
-  out.max_holders = shared.max_holders.load();
-  out.violations = shared.violations.load();
-  return out;
-}
+namespace waiting {
 
-template <class Sem>
-csync::Task<void> semaphore_task(Sem& sem, const cell_params& p, const run_control& ctl,
-                                 detail::shared_state& shared, detail::worker_slot& me) {
-  const bool timed = ctl.duration_ns != 0;
-  for (std::uint64_t i = 0; timed ? !shared.stopping() : i < ctl.operations; ++i) {
-    const bool sample = i % ctl.sample_every == 0;
-    const std::uint64_t t0 = sample ? now_ns() : 0;
-    co_await sem.async_acquire(p.weight);
-    if (sample) me.acquire_latency.record(now_ns() - t0);
-    if (timed && shared.stopping()) {
-      sem.release(p.weight);
-      break;
-    }
-    shared.enter(p.weight);
-    burn_for(p.critical_section_ns);
-    co_await detail::coroutine_hold(p.hold);
-    shared.leave(p.weight);
-    sem.release(p.weight);
-    ++me.ops;
-    burn_for(p.think_ns);
+/// Makes a blocking call in await_ready() and never suspends.
+template <class F>
+struct blocking_call {
+  F call;
+  bool await_ready() {
+    call();
+    return true;
   }
-}
+  void await_suspend(std::coroutine_handle<>) const noexcept {}  // never called
+  void await_resume() const noexcept {}
+};
+template <class F>
+blocking_call(F) -> blocking_call<F>;
 
-/// Runs `make_task(task_index)` for every task over `p.loops` loops (task i on
-/// loop i % loops), one thread per loop.
+/// Thread waiters.
+struct blocking {
+  template <class Sem>
+  static auto acquire(Sem& s, std::uint64_t n) {
+    return blocking_call{[&s, n] { s.acquire(n); }};
+  }
+  template <class M>
+  static auto lock(M& m) {
+    return blocking_call{[&m] { m.lock(); }};
+  }
+  template <class Kit, class Pred>
+  static auto wait(typename Kit::condvar_type& cv, typename Kit::mutex_type& m, Pred pred) {
+    return blocking_call{[&cv, &m, pred] { Kit::wait(cv, m, pred); }};
+  }
+  /// A thread holder only burns its critical section.
+  static std::suspend_never hold(hold_mode) noexcept { return {}; }
+};
+
+/// Coroutine waiters on csync loops.
+struct suspending {
+  template <class Sem>
+  static auto acquire(Sem& s, std::uint64_t n) {
+    return s.async_acquire(n);
+  }
+  template <class M>
+  static auto lock(M& m) {
+    return m.async_lock();
+  }
+  template <class Kit, class Pred>
+  static auto wait(typename Kit::condvar_type& cv, typename Kit::mutex_type& m, Pred pred) {
+    return cv.async_wait(m, pred);
+  }
+  static csync::Task<void> hold(hold_mode mode) { return detail::coroutine_hold(mode); }
+};
+
+}  // namespace waiting
+
+// ---- running workers ---------------------------------------------------------------
+
+namespace detail {
+
+/// Runs a Task to completion on the calling thread (it never really
+/// suspends under the blocking policy).
+struct eager_driver {
+  struct promise_type {
+    eager_driver get_return_object() const noexcept { return {}; }
+    std::suspend_never initial_suspend() const noexcept { return {}; }
+    std::suspend_never final_suspend() const noexcept { return {}; }
+    void return_void() const noexcept {}
+    void unhandled_exception() const noexcept { std::terminate(); }
+  };
+};
+
+inline eager_driver drive(csync::Task<void> task) { co_await std::move(task); }
+
+}  // namespace detail
+
+/// Starts `workers` workers, `make_task(i)` each: as threads (p.waiters ==
+/// threads, each driving its task) or as tasks on p.loops loops (task i on
+/// loop i % loops, one thread per loop). Times the run (run_threads).
 template <class MakeTask>
-repetition_data run_on_loops(const cell_params& p, const run_control& ctl,
-                             detail::shared_state& shared, std::vector<detail::worker_slot>& slots,
-                             MakeTask make_task) {
+repetition_data run_workers(std::size_t workers, const cell_params& p, const run_control& ctl,
+                            detail::shared_state& shared, std::vector<detail::worker_slot>& slots,
+                            MakeTask make_task) {
   repetition_data out;
+  const bool threads = p.waiters == waiter_kind::threads;
   std::vector<std::unique_ptr<csync::runtime::Loop>> loops;
-  for (std::uint32_t l = 0; l < p.loops; ++l) {
-    loops.push_back(std::make_unique<csync::runtime::Loop>());
+  if (!threads) {
+    for (std::uint32_t l = 0; l < p.loops; ++l) loops.push_back(std::make_unique<csync::runtime::Loop>());
+    for (std::size_t t = 0; t < workers; ++t) loops[t % p.loops]->spawn(make_task(t));
   }
-  for (std::uint32_t t = 0; t < p.tasks; ++t) loops[t % p.loops]->spawn(make_task(t));
-  std::vector<thread_usage> usage(p.loops);
-  out.elapsed_s = detail::run_threads(p.loops, shared, ctl, out.interrupted, [&](std::size_t l) {
+  const std::size_t os_threads = threads ? workers : loops.size();
+  std::vector<thread_usage> usage(os_threads);
+  out.elapsed_s = detail::run_threads(os_threads, shared, ctl, out.interrupted, [&](std::size_t i) {
     const thread_usage before = thread_usage::now();
-    loops[l]->run();
-    usage[l] = thread_usage::now() - before;
+    if (threads) {
+      detail::drive(make_task(i));
+    } else {
+      loops[i]->run();
+    }
+    usage[i] = thread_usage::now() - before;
   });
   detail::collect(out, slots);
   for (const auto& u : usage) out.usage += u;
@@ -240,12 +273,38 @@ repetition_data run_on_loops(const cell_params& p, const run_control& ctl,
   return out;
 }
 
-template <class Sem>
-repetition_data semaphore_coroutines(Sem& sem, const cell_params& p, const run_control& ctl) {
+// ---- semaphore contention -------------------------------------------------------
+
+template <class W, class Sem>
+csync::Task<void> semaphore_worker(Sem& sem, const cell_params& p, const run_control& ctl,
+                                   detail::shared_state& shared, detail::worker_slot& me) {
+  const bool timed = ctl.duration_ns != 0;
+  for (std::uint64_t i = 0; timed ? !shared.stopping() : i < ctl.operations; ++i) {
+    const bool sample = i % ctl.sample_every == 0;
+    const std::uint64_t t0 = sample ? now_ns() : 0;
+    co_await W::acquire(sem, p.weight);
+    if (sample) me.acquire_latency.record(now_ns() - t0);
+    if (timed && shared.stopping()) {  // teardown: not counted
+      sem.release(p.weight);
+      break;
+    }
+    shared.enter(p.weight);
+    burn_for(p.critical_section_ns);
+    co_await W::hold(p.hold);
+    shared.leave(p.weight);
+    sem.release(p.weight);
+    ++me.ops;
+    burn_for(p.think_ns);
+  }
+}
+
+template <class W, class Sem>
+repetition_data semaphore_workload(Sem& sem, const cell_params& p, const run_control& ctl) {
   detail::shared_state shared(p.permits);
-  std::vector<detail::worker_slot> slots(p.tasks);
-  return run_on_loops(p, ctl, shared, slots, [&](std::uint32_t t) {
-    return semaphore_task(sem, p, ctl, shared, slots[t]);
+  const std::size_t workers = p.waiters == waiter_kind::threads ? p.threads : p.tasks;
+  std::vector<detail::worker_slot> slots(workers);
+  return run_workers(workers, p, ctl, shared, slots, [&](std::size_t w) {
+    return semaphore_worker<W>(sem, p, ctl, shared, slots[w]);
   });
 }
 
@@ -265,6 +324,10 @@ struct channel {
     sent_at.store(now_ns(), std::memory_order_relaxed);
     sem->release(1);
   }
+  /// After an acquire on this channel: the one-way latency of that wake.
+  void record_wake(detail::worker_slot& me, bool sample) const {
+    if (sample) me.wake_latency.record(now_ns() - sent_at.load(std::memory_order_relaxed));
+  }
 };
 
 template <class Sem>
@@ -272,112 +335,53 @@ struct pingpong_pair {
   channel<Sem> ping, pong;
 };
 
-/// `pairs` pairs whose semaphores come from make_sem(0) (which owns them).
-template <class Sem, class MakeSem>
-std::vector<std::unique_ptr<pingpong_pair<Sem>>> make_pairs(std::size_t pairs, MakeSem& make_sem) {
-  std::vector<std::unique_ptr<pingpong_pair<Sem>>> out;
-  for (std::size_t i = 0; i < pairs; ++i) {
-    auto pair = std::make_unique<pingpong_pair<Sem>>();
-    pair->ping.sem = make_sem(0);
-    pair->pong.sem = make_sem(0);
-    out.push_back(std::move(pair));
-  }
-  return out;
-}
-
-/// Round trips are counted by initiators (even slots); fairness is over pairs.
-inline std::vector<std::uint64_t> ops_of_initiators(const std::vector<detail::worker_slot>& slots) {
-  std::vector<std::uint64_t> per_pair;
-  for (std::size_t i = 0; i < slots.size(); i += 2) per_pair.push_back(slots[i].ops);
-  return per_pair;
-}
-
-/// Waiting on `in` (after `acquire` returned): record the one-way latency.
-template <class Sem>
-void record_wake(channel<Sem>& in, detail::worker_slot& me, bool sample) {
-  if (sample) me.wake_latency.record(now_ns() - in.sent_at.load(std::memory_order_relaxed));
-}
-
-template <class Sem, class MakeSem>
-repetition_data pingpong_threads(MakeSem make_sem, const cell_params& p, const run_control& ctl) {
-  const std::size_t pairs = std::max<std::uint32_t>(1, p.threads / 2);
-  auto pair_state = make_pairs<Sem>(pairs, make_sem);
-  detail::shared_state shared(1);
-  std::vector<detail::worker_slot> slots(pairs * 2);
-  repetition_data out;
+template <class W, class Sem>
+csync::Task<void> pingpong_worker(pingpong_pair<Sem>& pair, bool initiator, const run_control& ctl,
+                                  detail::shared_state& shared, detail::worker_slot& me) {
   const bool timed = ctl.duration_ns != 0;
-  out.elapsed_s = detail::run_threads(pairs * 2, shared, ctl, out.interrupted, [&](std::size_t w) {
-    pingpong_pair<Sem>& pair = *pair_state[w / 2];
-    detail::worker_slot& me = slots[w];
-    const thread_usage before = thread_usage::now();
-    if (w % 2 == 0) {  // the initiator: counts round trips
-      for (std::uint64_t i = 0; timed ? !shared.stopping() : i < ctl.operations; ++i) {
-        const bool sample = i % ctl.sample_every == 0;
-        pair.ping.send();
-        const std::uint64_t t0 = sample ? now_ns() : 0;
-        pair.pong.sem->acquire(1);
-        if (sample) me.acquire_latency.record(now_ns() - t0);
-        record_wake(pair.pong, me, sample);
-        ++me.ops;
-      }
-      pair.ping.closing.store(true, std::memory_order_relaxed);  // ordered by release()
-      pair.ping.sem->release(1);
-    } else {  // the responder
-      for (std::uint64_t i = 0;; ++i) {
-        const bool sample = i % ctl.sample_every == 0;
-        pair.ping.sem->acquire(1);
-        if (pair.ping.closing.load(std::memory_order_relaxed)) break;
-        record_wake(pair.ping, me, sample);
-        pair.pong.send();
-      }
-    }
-    me.usage = thread_usage::now() - before;
-  });
-  detail::collect(out, slots);
-  for (const auto& s : slots) out.usage += s.usage;
-  out.ops_per_worker = ops_of_initiators(slots);
-  return out;
-}
-
-template <class Sem>
-csync::Task<void> pingpong_task(pingpong_pair<Sem>& pair, bool initiator, const run_control& ctl,
-                                detail::shared_state& shared, detail::worker_slot& me) {
-  const bool timed = ctl.duration_ns != 0;
-  if (initiator) {
+  if (initiator) {  // counts round trips
     for (std::uint64_t i = 0; timed ? !shared.stopping() : i < ctl.operations; ++i) {
       const bool sample = i % ctl.sample_every == 0;
       pair.ping.send();
       const std::uint64_t t0 = sample ? now_ns() : 0;
-      co_await pair.pong.sem->async_acquire(1);
+      co_await W::acquire(*pair.pong.sem, 1);
       if (sample) me.acquire_latency.record(now_ns() - t0);
-      record_wake(pair.pong, me, sample);
+      pair.pong.record_wake(me, sample);
       ++me.ops;
     }
-    pair.ping.closing.store(true, std::memory_order_relaxed);
+    pair.ping.closing.store(true, std::memory_order_relaxed);  // published by release()
     pair.ping.sem->release(1);
   } else {
     for (std::uint64_t i = 0;; ++i) {
-      const bool sample = i % ctl.sample_every == 0;
-      co_await pair.ping.sem->async_acquire(1);
+      co_await W::acquire(*pair.ping.sem, 1);
       if (pair.ping.closing.load(std::memory_order_relaxed)) break;
-      record_wake(pair.ping, me, sample);
+      pair.ping.record_wake(me, i % ctl.sample_every == 0);
       pair.pong.send();
     }
   }
 }
 
-template <class Sem, class MakeSem>
-repetition_data pingpong_coroutines(MakeSem make_sem, const cell_params& p, const run_control& ctl) {
-  const std::size_t pairs = std::max<std::uint32_t>(1, p.tasks / 2);
-  auto pair_state = make_pairs<Sem>(pairs, make_sem);
+/// Pairs of workers (threads / 2 or tasks / 2, at least one pair); workers
+/// 2k and 2k+1 form pair k (on loops 2k % loops and (2k+1) % loops).
+template <class W, class Sem, class MakeSem>
+repetition_data pingpong_workload(MakeSem& make_sem, const cell_params& p, const run_control& ctl) {
+  const std::uint32_t parties = p.waiters == waiter_kind::threads ? p.threads : p.tasks;
+  const std::size_t pairs = std::max<std::uint32_t>(1, parties / 2);
+  std::vector<std::unique_ptr<pingpong_pair<Sem>>> pair_state;
+  for (std::size_t i = 0; i < pairs; ++i) {
+    auto pair = std::make_unique<pingpong_pair<Sem>>();
+    pair->ping.sem = make_sem(0);
+    pair->pong.sem = make_sem(0);
+    pair_state.push_back(std::move(pair));
+  }
   detail::shared_state shared(1);
   std::vector<detail::worker_slot> slots(pairs * 2);
-  cell_params placed = p;
-  placed.tasks = static_cast<std::uint32_t>(pairs * 2);
-  repetition_data out = run_on_loops(placed, ctl, shared, slots, [&](std::uint32_t t) {
-    return pingpong_task(*pair_state[t / 2], t % 2 == 0, ctl, shared, slots[t]);
+  repetition_data out = run_workers(pairs * 2, p, ctl, shared, slots, [&](std::size_t w) {
+    return pingpong_worker<W>(*pair_state[w / 2], w % 2 == 0, ctl, shared, slots[w]);
   });
-  out.ops_per_worker = ops_of_initiators(slots);
+  // Round trips are counted by initiators (even slots): fairness is over pairs.
+  out.ops_per_worker.clear();
+  for (std::size_t i = 0; i < slots.size(); i += 2) out.ops_per_worker.push_back(slots[i].ops);
   return out;
 }
 

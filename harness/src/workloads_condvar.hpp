@@ -1,0 +1,272 @@
+// harness/src/workloads_condvar.hpp
+// -----------------------------------------------------------------------------
+// Workloads over a mutex and condition variables (see workloads.hpp for the
+// shared conventions: stop flag, teardown, sampling, holder accounting).
+//
+//   condvar    producers and consumers (half the workers each, at least one
+//              of each) over a bounded queue of `queue_capacity` items, with
+//              two condition variables (not_full, not_empty) and
+//              notify_one. An operation is an item consumed; the latency is
+//              a consumer's wait for an item.
+//   broadcast  one notifier and N waiters (threads - 1 or tasks - 1): the
+//              notifier waits until every waiter is parked, bumps a
+//              generation, stamps the time and calls notify_all -- the
+//              thundering herd. An operation is one waiter woken; the wake
+//              latency is stamp to the waiter's return from wait.
+//
+// A `Kit` supplies the mutex and condition variable: csync_kit<S>
+// (csync::Mutex<S>, csync::Condvar<S>: threads and coroutines) or std_kit
+// (std::mutex, std::condition_variable: threads only, the peer).
+// Shutdown: whoever leaves first (the stop flag, or the last producer in an
+// operation-count run) sets `closed` under the mutex and notifies everybody;
+// every wait predicate includes `closed`.
+// -----------------------------------------------------------------------------
+#pragma once
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <csync/csync.hpp>
+
+#include "workloads.hpp"
+
+namespace csync::bench {
+
+// ---- kits -----------------------------------------------------------------------
+
+template <class S>
+class csync_kit {
+ public:
+  using mutex_type = csync::Mutex<S>;
+  using condvar_type = csync::Condvar<S>;
+  static constexpr bool has_coroutines = true;
+
+  csync_kit(csync::fairness policy, typename S::options options)
+      : policy_(policy), options_(options) {}
+
+  mutex_type& make_mutex() { return *mutexes_.emplace_back(std::make_unique<mutex_type>(policy_, options_)); }
+  condvar_type& make_condvar() { return *condvars_.emplace_back(std::make_unique<condvar_type>(options_)); }
+
+  template <class Pred>
+  static void wait(condvar_type& cv, mutex_type& m, Pred pred) {
+    cv.wait(m, pred);
+  }
+
+  /// The statistics hooks of everything made, summed: {wakes, spurious, futile}.
+  template <class Out>
+  void add_stats(Out& out) const {
+    auto add = [&out](const auto& snapshot) {
+      out.wakes += snapshot.wakes;
+      out.spurious += snapshot.spurious;
+      out.futile += snapshot.futile;
+    };
+    for (const auto& m : mutexes_) add(m->strategy().stats().read());
+    for (const auto& cv : condvars_) add(cv->strategy().stats().read());
+  }
+
+ private:
+  csync::fairness policy_;
+  typename S::options options_;
+  std::vector<std::unique_ptr<mutex_type>> mutexes_;
+  std::vector<std::unique_ptr<condvar_type>> condvars_;
+};
+
+class std_kit {
+ public:
+  using mutex_type = std::mutex;
+  using condvar_type = std::condition_variable;
+  static constexpr bool has_coroutines = false;
+
+  mutex_type& make_mutex() { return *mutexes_.emplace_back(std::make_unique<mutex_type>()); }
+  condvar_type& make_condvar() { return *condvars_.emplace_back(std::make_unique<condvar_type>()); }
+
+  template <class Pred>
+  static void wait(condvar_type& cv, mutex_type& m, Pred pred) {
+    std::unique_lock lock(m, std::adopt_lock);  // the caller holds m
+    cv.wait(lock, pred);
+    lock.release();  // and still holds it afterwards
+  }
+
+  template <class Out>
+  void add_stats(Out&) const {}
+
+ private:
+  std::vector<std::unique_ptr<mutex_type>> mutexes_;
+  std::vector<std::unique_ptr<condvar_type>> condvars_;
+};
+
+// ---- condvar: bounded queue ---------------------------------------------------------
+
+template <class Kit>
+struct bounded_queue {
+  explicit bounded_queue(Kit& kit)
+      : mutex(kit.make_mutex()), not_full(kit.make_condvar()), not_empty(kit.make_condvar()) {}
+
+  typename Kit::mutex_type& mutex;
+  typename Kit::condvar_type& not_full;
+  typename Kit::condvar_type& not_empty;
+  std::deque<std::uint64_t> items;   // guarded by mutex
+  bool closed = false;               // guarded by mutex
+  std::uint32_t producers_left = 0;  // guarded by mutex
+  detail::shared_state shared{1};    // holders of `mutex`: at most one
+
+  /// After setting `closed` (under the mutex): nobody may stay asleep.
+  void wake_everybody() {
+    not_full.notify_all();
+    not_empty.notify_all();
+  }
+};
+
+template <class W, class Kit>
+csync::Task<void> producer(bounded_queue<Kit>& q, const cell_params& p, const run_control& ctl) {
+  const bool timed = ctl.duration_ns != 0;
+  for (std::uint64_t i = 0; timed ? !q.shared.stopping() : i < ctl.operations; ++i) {
+    co_await W::lock(q.mutex);
+    co_await W::template wait<Kit>(q.not_full, q.mutex,
+                                   [&q, &p] { return q.items.size() < p.queue_capacity || q.closed; });
+    if (q.closed) {
+      q.mutex.unlock();
+      co_return;
+    }
+    q.shared.enter(1);
+    q.items.push_back(now_ns());
+    burn_for(p.critical_section_ns);
+    q.shared.leave(1);
+    q.mutex.unlock();
+    q.not_empty.notify_one();
+    burn_for(p.think_ns);
+  }
+  co_await W::lock(q.mutex);
+  // Timed: the first to see the stop flag closes. Counted: the last producer.
+  if (timed || --q.producers_left == 0) q.closed = true;
+  const bool closed = q.closed;
+  q.mutex.unlock();
+  if (closed) q.wake_everybody();
+}
+
+template <class W, class Kit>
+csync::Task<void> consumer(bounded_queue<Kit>& q, const cell_params& p, const run_control& ctl,
+                           detail::worker_slot& me) {
+  const bool timed = ctl.duration_ns != 0;
+  for (std::uint64_t i = 0;; ++i) {
+    const bool sample = i % ctl.sample_every == 0;
+    const std::uint64_t t0 = sample ? now_ns() : 0;
+    co_await W::lock(q.mutex);
+    co_await W::template wait<Kit>(q.not_empty, q.mutex,
+                                   [&q] { return !q.items.empty() || q.closed; });
+    if (q.items.empty()) {  // closed and drained
+      q.mutex.unlock();
+      co_return;
+    }
+    q.shared.enter(1);
+    q.items.pop_front();
+    burn_for(p.critical_section_ns);
+    q.shared.leave(1);
+    const bool stopping = timed && q.shared.stopping();
+    if (stopping) q.closed = true;
+    q.mutex.unlock();
+    if (stopping) {  // teardown: not counted
+      q.wake_everybody();
+      co_return;
+    }
+    q.not_full.notify_one();
+    if (sample) me.acquire_latency.record(now_ns() - t0);
+    ++me.ops;
+    burn_for(p.think_ns);
+  }
+}
+
+/// Workers: threads or tasks, at least 2; the first half (at least one)
+/// produce, the rest consume.
+template <class W, class Kit>
+repetition_data condvar_workload(Kit& kit, const cell_params& p, const run_control& ctl) {
+  bounded_queue<Kit> q(kit);
+  const std::uint32_t workers =
+      std::max<std::uint32_t>(2, p.waiters == waiter_kind::threads ? p.threads : p.tasks);
+  const std::uint32_t producers = workers / 2;
+  q.producers_left = producers;
+  std::vector<detail::worker_slot> slots(workers);
+  repetition_data out = run_workers(workers, p, ctl, q.shared, slots, [&](std::size_t w) {
+    return w < producers ? producer<W>(q, p, ctl) : consumer<W>(q, p, ctl, slots[w]);
+  });
+  // Items are counted by consumers: fairness is over consumers.
+  out.ops_per_worker.erase(out.ops_per_worker.begin(), out.ops_per_worker.begin() + producers);
+  return out;
+}
+
+// ---- broadcast: notify_all ------------------------------------------------------------
+
+template <class Kit>
+struct herd {
+  explicit herd(Kit& kit)
+      : mutex(kit.make_mutex()), wake_up(kit.make_condvar()), all_parked(kit.make_condvar()) {}
+
+  typename Kit::mutex_type& mutex;
+  typename Kit::condvar_type& wake_up;     // the herd waits here
+  typename Kit::condvar_type& all_parked;  // the notifier waits here
+  std::uint64_t generation = 0;            // guarded by mutex
+  std::uint64_t notified_at = 0;           // guarded by mutex
+  std::uint32_t parked = 0;                // guarded by mutex
+  std::uint32_t waiters = 0;
+  bool closed = false;                     // guarded by mutex
+  detail::shared_state shared{1};
+};
+
+template <class W, class Kit>
+csync::Task<void> herd_waiter(herd<Kit>& h, const run_control& ctl, detail::worker_slot& me) {
+  const bool timed = ctl.duration_ns != 0;
+  std::uint64_t seen = 0;
+  co_await W::lock(h.mutex);
+  for (std::uint64_t i = 0;; ++i) {
+    if (++h.parked == h.waiters) h.all_parked.notify_one();
+    co_await W::template wait<Kit>(h.wake_up, h.mutex,
+                                   [&] { return h.generation != seen || h.closed; });
+    if (h.closed) break;
+    h.shared.enter(1);
+    seen = h.generation;
+    if (i % ctl.sample_every == 0) me.wake_latency.record(now_ns() - h.notified_at);
+    h.shared.leave(1);
+    if (!(timed && h.shared.stopping())) ++me.ops;
+  }
+  h.mutex.unlock();
+}
+
+template <class W, class Kit>
+csync::Task<void> herd_notifier(herd<Kit>& h, const run_control& ctl) {
+  const bool timed = ctl.duration_ns != 0;
+  for (std::uint64_t i = 0; timed ? !h.shared.stopping() : i < ctl.operations; ++i) {
+    co_await W::lock(h.mutex);
+    co_await W::template wait<Kit>(h.all_parked, h.mutex, [&h] { return h.parked == h.waiters; });
+    h.parked = 0;
+    ++h.generation;
+    h.notified_at = now_ns();
+    h.mutex.unlock();
+    h.wake_up.notify_all();
+  }
+  co_await W::lock(h.mutex);
+  h.closed = true;
+  h.mutex.unlock();
+  h.wake_up.notify_all();
+}
+
+/// Worker 0 notifies; the others (threads - 1 or tasks - 1, at least one)
+/// are the herd. In a counted run `operations` is the number of rounds.
+template <class W, class Kit>
+repetition_data broadcast_workload(Kit& kit, const cell_params& p, const run_control& ctl) {
+  herd<Kit> h(kit);
+  const std::uint32_t workers =
+      std::max<std::uint32_t>(2, p.waiters == waiter_kind::threads ? p.threads : p.tasks);
+  h.waiters = workers - 1;
+  std::vector<detail::worker_slot> slots(workers);
+  repetition_data out = run_workers(workers, p, ctl, h.shared, slots, [&](std::size_t w) {
+    return w == 0 ? herd_notifier<W>(h, ctl) : herd_waiter<W>(h, ctl, slots[w]);
+  });
+  out.ops_per_worker.erase(out.ops_per_worker.begin());
+  return out;
+}
+
+}  // namespace csync::bench
