@@ -38,37 +38,29 @@ constexpr std::size_t max_text_bytes = std::size_t{1} << 20;
 constexpr std::size_t max_values_per_parameter = 1000;
 constexpr std::uint64_t max_cells = 100'000;
 
-constexpr std::array<std::pair<workload_kind, std::string_view>, 5> workload_names{{
-    {workload_kind::semaphore, "semaphore"},
-    {workload_kind::condvar, "condvar"},
-    {workload_kind::broadcast, "broadcast"},
-    {workload_kind::pingpong, "pingpong"},
-    {workload_kind::mixed_io, "mixed_io"},
-}};
-constexpr std::array<std::pair<waiter_kind, std::string_view>, 2> waiter_names{{
-    {waiter_kind::threads, "threads"},
-    {waiter_kind::coroutines, "coroutines"},
-}};
-constexpr std::array<std::pair<pinning, std::string_view>, 3> pinning_names{{
-    {pinning::none, "none"},
-    {pinning::compact, "compact"},
-    {pinning::spread, "spread"},
-}};
-constexpr std::array<std::pair<hold_mode, std::string_view>, 3> hold_names{{
-    {hold_mode::none, "none"},
-    {hold_mode::yield, "yield"},
-    {hold_mode::timer, "timer"},
-}};
-// "default" rather than "strategy_default": to_json() must write what the loader reads.
-constexpr std::array<std::pair<fairness_choice, std::string_view>, 3> fairness_names{{
-    {fairness_choice::strategy_default, "default"},
-    {fairness_choice::fifo, "fifo"},
-    {fairness_choice::barging, "barging"},
-}};
+/// JSON spelling of each enum value: to_string() one way, read_enum() the other.
+template <class E, std::size_t N>
+using name_table = std::array<std::pair<E, std::string_view>, N>;
+
+constexpr name_table<workload_kind, 5> workload_names{{{workload_kind::semaphore, "semaphore"},
+                                                       {workload_kind::condvar, "condvar"},
+                                                       {workload_kind::broadcast, "broadcast"},
+                                                       {workload_kind::pingpong, "pingpong"},
+                                                       {workload_kind::mixed_io, "mixed_io"}}};
+constexpr name_table<waiter_kind, 2> waiter_names{
+    {{waiter_kind::threads, "threads"}, {waiter_kind::coroutines, "coroutines"}}};
+constexpr name_table<pinning, 3> pinning_names{
+    {{pinning::none, "none"}, {pinning::compact, "compact"}, {pinning::spread, "spread"}}};
+constexpr name_table<hold_mode, 3> hold_names{
+    {{hold_mode::none, "none"}, {hold_mode::yield, "yield"}, {hold_mode::timer, "timer"}}};
+// "default", not "strategy_default": to_json() must write what the loader reads.
+constexpr name_table<fairness_choice, 3> fairness_names{
+    {{fairness_choice::strategy_default, "default"},
+     {fairness_choice::fifo, "fifo"},
+     {fairness_choice::barging, "barging"}}};
 
 template <class E, std::size_t N>
-std::string_view name_in(const std::array<std::pair<E, std::string_view>, N>& table,
-                         E value) noexcept {
+std::string_view name_in(const name_table<E, N>& table, E value) noexcept {
   for (const auto& [e, name] : table) {
     if (e == value) return name;
   }
@@ -256,8 +248,9 @@ std::uint64_t read_unsigned(const document& value, const std::string& path, std:
   const auto out_of_range = [&](const std::string& shown) {
     fail(path, shown + " is out of range " + std::to_string(min) + ".." + std::to_string(max));
   };
-  if (!value.is_number_integer())
+  if (!value.is_number_integer()) {
     fail(path, "expected " + std::string(expected) + ", got " + describe(value));
+  }
   // "-0" is a signed zero to nlohmann; accept it as 0.
   if (!value.is_number_unsigned() && value.get<std::int64_t>() < 0) out_of_range(value.dump());
   const auto number = value.get<std::uint64_t>();
@@ -266,8 +259,7 @@ std::uint64_t read_unsigned(const document& value, const std::string& path, std:
 }
 
 template <class E, std::size_t N>
-E read_enum(const document& value, const std::string& path,
-            const std::array<std::pair<E, std::string_view>, N>& table) {
+E read_enum(const document& value, const std::string& path, const name_table<E, N>& table) {
   if (value.is_string()) {
     for (const auto& [e, name] : table) {
       if (value.get_ref<const std::string&>() == name) return e;
@@ -295,11 +287,11 @@ applier unsigned_member(T cell_params::*member, std::uint64_t min, std::uint64_t
 }
 
 template <class E, std::size_t N>
-applier enum_member(E cell_params::*member,
-                    const std::array<std::pair<E, std::string_view>, N>& table) {
-  return
-      [member, &table](cell_params& cell, const document& value, const std::string& path,
-                       const strategy_catalog&) { cell.*member = read_enum(value, path, table); };
+applier enum_member(E cell_params::*member, const name_table<E, N>& table) {
+  return [member, &table](cell_params& cell, const document& value, const std::string& path,
+                          const strategy_catalog&) {
+    cell.*member = read_enum(value, path, table);
+  };
 }
 
 void apply_strategy(cell_params& cell, const document& value, const std::string& path,
@@ -409,8 +401,9 @@ sweep read_sweep(const document& root, scenario& out, const strategy_catalog& ca
   }
   out.name = name->get<std::string>();
   if (const document* description = member(root, "description")) {
-    if (!description->is_string())
+    if (!description->is_string()) {
       fail("$.description", "expected a string, got " + describe(*description));
+    }
     out.description = description->get<std::string>();
   }
   if (const document* peers = member(root, "peers")) {
@@ -481,27 +474,25 @@ void normalize(cell_params& cell, const strategy_catalog::entry& strategy) {
 }
 
 void check_cell(const cell_params& cell, const sweep& s, const std::vector<std::size_t>& at) {
+  // The two values compared often come from different places: name both, and the cell.
   const auto refuse = [&](std::string_view name, const std::string& what, std::string_view other) {
     fail(s.source(name, at), what + " (" + std::string(other) + " from " + s.source(other, at) +
                                  "); cell: " + cell.to_json().dump());
   };
-  if (cell.weight > cell.permits) {
-    refuse("weight",
-           "weight " + std::to_string(cell.weight) + " is more than permits " +
-               std::to_string(cell.permits),
-           "permits");
-  }
-  if (cell.loops > cell.tasks) {
-    refuse(
-        "loops",
-        "loops " + std::to_string(cell.loops) + " is more than tasks " + std::to_string(cell.tasks),
-        "tasks");
-  }
+  const auto at_most = [&](std::string_view name, std::uint64_t value, std::string_view bound_name,
+                           std::uint64_t bound) {
+    if (value <= bound) return;
+    refuse(name, std::string(name) + " " + std::to_string(value) + " is more than " +
+                     std::string(bound_name) + " " + std::to_string(bound), bound_name);
+  };
+  at_most("weight", cell.weight, "permits", cell.permits);
+  at_most("loops", cell.loops, "tasks", cell.tasks);
   if (cell.duration_ms == 0 && cell.operations == 0) {
     refuse("duration_ms", "duration_ms 0 needs operations > 0", "operations");
   }
 }
 
+// Members grouped by role, each listed once; the comparisons below combine them.
 auto strategy_fields(const cell_params& c) {
   return std::tie(c.strategy, c.fairness, c.spin_budget);
 }

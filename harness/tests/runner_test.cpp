@@ -142,6 +142,25 @@ TEST_F(Runner, ReportSchemaIsLocked) {
   }
 }
 
+TEST_F(Runner, GbenchFormatHasWhatCompareDotPyReads) {
+  csync::bench::run_options options;
+  options.scenario_path = write_scenario(small_scenario(20, 2));
+  options.gbench_format = true;
+  ASSERT_EQ(run(options), csync::bench::exit_ok) << errors_;
+  const json gbench = read(report_path() + ".gbench.json");
+  ASSERT_TRUE(gbench.contains("context"));
+  ASSERT_FALSE(gbench["benchmarks"].empty());
+  for (const json& b : gbench["benchmarks"]) {
+    for (const char* key : {"name", "run_name", "run_type", "repetitions", "repetition_index",
+                            "threads", "iterations", "real_time", "cpu_time", "time_unit"}) {
+      EXPECT_TRUE(b.contains(key)) << key;
+    }
+    EXPECT_EQ(b["run_type"], "iteration");
+    EXPECT_EQ(b["time_unit"], "ns");
+    EXPECT_GT(b["real_time"].get<double>(), 0);
+  }
+}
+
 TEST_F(Runner, ResumeAfterAKilledRunKeepsFinishedCells) {
   csync::bench::run_options options;
   options.scenario_path = write_scenario(small_scenario(150, 2));
