@@ -2,8 +2,10 @@
 # Configure, build and test csync under each CMake preset, then print a timing
 # summary. Root on Debian 12 (installs missing packages first).
 #
-#   scripts/test.sh                 # presets: default asan tsan
+#   scripts/test.sh                 # presets default asan tsan, then fuzz
 #   scripts/test.sh default         # just one (any preset in CMakePresets.json)
+#   scripts/test.sh fuzz            # only the scenario-loader fuzz run
+#                                   # (scripts/fuzz-scenario.sh, CSYNC_FUZZ_SECONDS, default 30)
 #   CTEST_ARGS="-L unit" scripts/test.sh   # extra ctest arguments
 #
 # Every preset runs even if an earlier one fails; the exit status is non-zero
@@ -24,7 +26,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
 
 presets=("$@")
-((${#presets[@]})) || presets=(default asan tsan)
+((${#presets[@]})) || presets=(default asan tsan fuzz)
 jobs="$(nproc)"
 read -r -a ctest_args <<<"${CTEST_ARGS:-}"
 
@@ -53,6 +55,10 @@ step() {
 
 for preset in "${presets[@]}"; do
   status[$preset]=ok
+  if [[ "$preset" == fuzz ]]; then
+    step fuzz run scripts/fuzz-scenario.sh "${CSYNC_FUZZ_SECONDS:-30}" || true
+    continue
+  fi
   wrapper=()
   [[ "$preset" == tsan ]] && wrapper=("${tsan_wrapper[@]}")
   step "$preset" configure cmake --preset "$preset" &&

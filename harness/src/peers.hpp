@@ -2,11 +2,13 @@
 // -----------------------------------------------------------------------------
 // Reference semaphores for thread waiters, run in the same report as the csync
 // strategies so every number has a ratio against them. Each offers the
-// interface the thread workloads use: acquire(n), release(n).
+// interface the thread workloads use: acquire(n), try_acquire(n), release(n).
 //
 //   std_counting_semaphore   std::counting_semaphore (libstdc++ 12: atomic
 //                            wait/notify, i.e. a futex with spinning); no
-//                            weighted acquire, so weight must be 1.
+//                            weighted acquire, so weight must be 1. It can
+//                            lose a wake-up (docs/peers.md): the harness's
+//                            watchdog reports such a cell as failed.
 //   std_mutex_condvar        a count under std::mutex with one
 //                            std::condition_variable: the textbook semaphore.
 //   futex_spin_then_block    a 32-bit count that is its own futex word: spin
@@ -31,6 +33,7 @@ class std_counting_semaphore {
   explicit std_counting_semaphore(std::uint64_t permits)
       : sem_(static_cast<std::ptrdiff_t>(permits)) {}
   void acquire(std::uint64_t) { sem_.acquire(); }           // weight 1 (see catalog)
+  bool try_acquire(std::uint64_t) { return sem_.try_acquire(); }
   void release(std::uint64_t n) { sem_.release(static_cast<std::ptrdiff_t>(n)); }
 
  private:
@@ -44,6 +47,12 @@ class std_mutex_condvar {
     std::unique_lock lock(mutex_);
     available_.wait(lock, [&] { return count_ >= n; });
     count_ -= n;
+  }
+  bool try_acquire(std::uint64_t n) {
+    std::lock_guard lock(mutex_);
+    if (count_ < n) return false;
+    count_ -= n;
+    return true;
   }
   void release(std::uint64_t n) {
     {
@@ -87,6 +96,8 @@ class futex_spin_then_block {
     }
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
   }
+
+  bool try_acquire(std::uint64_t n) { return try_take(static_cast<std::uint32_t>(n)); }
 
   void release(std::uint64_t n) {
     // seq_cst (both): the other half of acquire()'s store-load pair; the

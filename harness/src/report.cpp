@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -67,6 +68,13 @@ nlohmann::json io_uring_context() {
 #endif
 }
 
+/// What a default-constructed Loop uses here (CSYNC_LOOP_BACKEND overrides).
+std::string loop_backend_choice() {
+  const char* forced = std::getenv("CSYNC_LOOP_BACKEND");
+  if (forced && *forced) return std::string(forced) + " (CSYNC_LOOP_BACKEND)";
+  return csync::runtime::Loop().backend_name().data();
+}
+
 }  // namespace
 
 std::uint64_t steal_ticks() {
@@ -106,6 +114,7 @@ nlohmann::json capture_context() {
       {"load_average", {load[0], load[1], load[2]}},
       {"steal_ticks_at_start", steal_ticks()},
       {"io_uring", io_uring_context()},
+      {"loop_backend", loop_backend_choice()},
       {"timer_cost_ns", timer_cost_ns()},
   };
 }

@@ -30,20 +30,15 @@ void pin_current_thread(int cpu) noexcept {
   pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
-namespace {
-
 // ---- pinning --------------------------------------------------------------------
 
-int topology_value(int cpu, const char* file) {
+static int topology_value(int cpu, const char* file) {
   std::ifstream in("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/" + file);
   int v = -1;
   in >> v;
   return v;
 }
 
-/// The allowed CPUs in pinning order. compact: fill a core's SMT siblings,
-/// then the next core of the same package; spread: one CPU per core first,
-/// siblings last.
 std::vector<int> pin_order(pinning mode) {
   if (mode == pinning::none) return {};
   cpu_set_t allowed;
@@ -70,6 +65,8 @@ std::vector<int> pin_order(pinning mode) {
   for (const cpu_place& c : cpus) order.push_back(c.cpu);
   return order;
 }
+
+namespace {
 
 std::size_t allowed_cpus() {
   cpu_set_t allowed;
@@ -206,6 +203,32 @@ struct cell_outcome {
   bool failed = false;
 };
 
+/// A repetition (or warmup run) that showed the primitive broken -- more
+/// holders than permits, or workers left asleep by a lost wake-up -- fails
+/// the cell, loudly. true: failed.
+bool fail_if_broken(const repetition_result& result, const cell_params& p, cell_outcome& out,
+                    std::ostream& err) {
+  const repetition_data& d = result.data;
+  std::string reason;
+  if (d.violations != 0) {
+    reason = "mutual exclusion violated " + std::to_string(d.violations) + " times: " +
+             std::to_string(d.max_holders) + " permits held at once, " +
+             std::to_string(p.permits) + " exist";
+  } else if (d.stuck_workers != 0) {
+    reason = std::to_string(d.stuck_workers) +
+             " workers were still blocked long after the stop (grace: max(2 s, 4 x duration)) "
+             "although they could be served: a lost wake-up in " + p.strategy +
+             "; extra releases / notify_all freed them";
+  } else {
+    return false;
+  }
+  out.entry["status"] = "failed";
+  out.entry["reason"] = reason;
+  err << "csync-bench: FAILED " << out.entry["name"].get<std::string>() << ": " << reason << "\n";
+  out.failed = true;
+  return true;
+}
+
 cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t seed, std::ostream& err) {
   cell_outcome out;
   nlohmann::json& e = out.entry;
@@ -259,6 +282,7 @@ cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t see
       out.interrupted = true;
       return out;
     }
+    if (fail_if_broken(bare, p, out, err) || fail_if_broken(recorded, p, out, err)) return out;
   }
   e["harness_overhead"] = overhead;
 
@@ -273,16 +297,7 @@ cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t see
       out.interrupted = true;
       return out;
     }
-    if (result.data.violations != 0) {
-      e["status"] = "failed";
-      e["reason"] = "mutual exclusion violated " + std::to_string(result.data.violations) +
-                    " times: " + std::to_string(result.data.max_holders) + " permits held at once, " +
-                    std::to_string(p.permits) + " exist";
-      err << "csync-bench: FAILED " << e["name"].get<std::string>() << ": "
-          << e["reason"].get<std::string>() << "\n";
-      out.failed = true;
-      return out;
-    }
+    if (fail_if_broken(result, p, out, err)) return out;
     reps.push_back(repetition_json(p, result, sample_every));
     acquire_all.merge(result.data.acquire_latency);
     wake_all.merge(result.data.wake_latency);
@@ -443,7 +458,7 @@ int run_scenario(const run_options& options, std::ostream& err) {
   auto save = [&] {
     add_peer_ratios(report["results"]);
     report["context"]["steal_ticks_at_end"] = steal_ticks();
-    write_atomically(options.output_path, report.dump(1));
+    write_atomically(options.output_path, report.dump());  // compact: reports grow to megabytes
     if (options.gbench_format) {
       write_atomically(options.output_path + ".gbench.json", to_gbench(report).dump(1));
     }

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "scenario.hpp"
+
 namespace csync::bench {
 
 struct run_options {
@@ -41,5 +43,11 @@ enum exit_code : int {
 extern std::atomic<bool> interrupt_requested;
 
 int run_scenario(const run_options& options, std::ostream& err);
+
+/// The CPUs of this process's affinity mask in the order workers are pinned
+/// to them: compact fills a core's SMT siblings, then the next core of the
+/// same package; spread takes one CPU per core first, siblings last; none
+/// gives an empty list (no pinning).
+std::vector<int> pin_order(pinning mode);
 
 }  // namespace csync::bench

@@ -26,6 +26,11 @@
 // a worker that finds it raised after its acquire releases at once without
 // counting the operation or the holder, so waiters woken only because
 // others are leaving inflate nothing.
+// Hangs: a worker still blocked long after the stop (a lost wake-up in the
+// primitive under test -- libstdc++ 12's std::counting_semaphore does this,
+// see docs/peers.md) would hang the harness. The controller waits a grace
+// period, then calls the workload's `rescue` (extra releases, notify_all) until
+// every worker is out, and reports how many were stuck; the cell then fails.
 // Latency is sampled every `sample_every` operations so that two clock reads
 // stay within the harness's overhead budget (runner.cpp chooses it).
 // -----------------------------------------------------------------------------
@@ -35,6 +40,9 @@
 #include <barrier>
 #include <chrono>
 #include <coroutine>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <exception>
 #include <cstdint>
 #include <memory>
@@ -69,6 +77,7 @@ struct repetition_data {
   thread_usage usage;              ///< summed over every worker thread
   std::uint64_t max_holders = 0;
   std::uint64_t violations = 0;    ///< holders > permits observed
+  std::uint64_t stuck_workers = 0; ///< still blocked a grace period after the stop
   bool interrupted = false;
 
   std::uint64_t ops() const noexcept {
@@ -93,6 +102,9 @@ struct shared_state {
   explicit shared_state(std::uint64_t permits) : permits(permits) {}
   const std::uint64_t permits;
   alignas(64) std::atomic<bool> stop{false};
+  std::atomic<std::size_t> finished{0};  ///< OS threads whose body returned
+  /// Unblocks workers a lost wake-up left asleep after the stop.
+  std::function<void()> rescue = [] {};
   alignas(64) std::atomic<std::uint64_t> holders{0};
   std::atomic<std::uint64_t> max_holders{0};
   std::atomic<std::uint64_t> violations{0};
@@ -111,12 +123,47 @@ struct shared_state {
   bool stopping() const noexcept { return stop.load(std::memory_order_relaxed); }
 };
 
+/// After the stop: waits for the `n` threads to finish. Those still blocked
+/// after `grace` are counted in `stuck` and rescued (shared.rescue(), every
+/// 10 ms) until they leave; if even that fails for 10 s the process exits
+/// (the report on disk keeps every finished cell).
+inline void await_finish(std::size_t n, shared_state& shared, bench_clock::duration grace,
+                         std::uint64_t& stuck) {
+  const auto stopped = bench_clock::now();
+  // acquire: pairs with the workers' release increments; their results are ours.
+  while (shared.finished.load(std::memory_order_acquire) < n) {
+    const auto waited = bench_clock::now() - stopped;
+    if (waited > grace) {
+      if (stuck == 0) stuck = n - shared.finished.load(std::memory_order_acquire);
+      if (waited > grace + std::chrono::seconds(10)) {
+        std::fprintf(stderr,
+                     "csync-bench: %zu workers still blocked 10 s after rescue attempts; "
+                     "giving up (the report keeps the finished cells)\n",
+                     n - shared.finished.load());
+        std::_Exit(1);
+      }
+      shared.rescue();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(waited > grace ? 10 : 1));
+  }
+}
+
+/// Frees waiters a lost wake-up left asleep: release() alone may not notify
+/// (libstdc++ 12's counting_semaphore notifies only on a release from 0), so
+/// drain the count first and give it all back plus `weight`.
+template <class Sem>
+void rescue_semaphore(Sem& sem, std::uint64_t weight) {
+  std::uint64_t drained = 0;
+  while (sem.try_acquire(1)) ++drained;
+  sem.release(drained + weight);
+}
+
 /// Runs `body(i)` on `n` threads started together; times the run: for a timed
 /// run the controller sleeps `duration_ns` (or until interrupted) and raises
 /// stop; otherwise the run ends when every thread finished.
 template <class Body>
-double run_threads(std::size_t n, shared_state& shared, const run_control& ctl, bool& interrupted,
-                   Body body) {
+double run_threads(std::size_t n, shared_state& shared, const run_control& ctl,
+                   repetition_data& out, Body body) {
   std::barrier start(static_cast<std::ptrdiff_t>(n + 1));
   std::vector<std::thread> threads;
   threads.reserve(n);
@@ -125,6 +172,7 @@ double run_threads(std::size_t n, shared_state& shared, const run_control& ctl, 
       if (!ctl.cpus.empty()) pin_current_thread(ctl.cpus[i % ctl.cpus.size()]);
       start.arrive_and_wait();
       body(i);
+      shared.finished.fetch_add(1, std::memory_order_release);  // see await_finish
     });
   }
   start.arrive_and_wait();
@@ -133,7 +181,7 @@ double run_threads(std::size_t n, shared_state& shared, const run_control& ctl, 
     const auto until = t0 + std::chrono::nanoseconds(ctl.duration_ns);
     while (bench_clock::now() < until) {
       if (ctl.interrupted && ctl.interrupted->load(std::memory_order_relaxed)) {
-        interrupted = true;
+        out.interrupted = true;
         break;
       }
       std::this_thread::sleep_for(
@@ -142,6 +190,12 @@ double run_threads(std::size_t n, shared_state& shared, const run_control& ctl, 
     shared.stop.store(true, std::memory_order_relaxed);
   }
   const auto stopped = bench_clock::now();
+  if (ctl.duration_ns != 0) {
+    // Teardown takes at most a few operations; allow far more.
+    const auto grace = std::max<bench_clock::duration>(std::chrono::seconds(2),
+                                                       4 * std::chrono::nanoseconds(ctl.duration_ns));
+    await_finish(n, shared, grace, out.stuck_workers);
+  }
   for (std::thread& t : threads) t.join();
   const auto end = ctl.duration_ns != 0 ? stopped : bench_clock::now();
   return std::chrono::duration<double>(end - t0).count();
@@ -257,7 +311,7 @@ repetition_data run_workers(std::size_t workers, const cell_params& p, const run
   }
   const std::size_t os_threads = threads ? workers : loops.size();
   std::vector<thread_usage> usage(os_threads);
-  out.elapsed_s = detail::run_threads(os_threads, shared, ctl, out.interrupted, [&](std::size_t i) {
+  out.elapsed_s = detail::run_threads(os_threads, shared, ctl, out, [&](std::size_t i) {
     const thread_usage before = thread_usage::now();
     if (threads) {
       detail::drive(make_task(i));
@@ -301,6 +355,7 @@ csync::Task<void> semaphore_worker(Sem& sem, const cell_params& p, const run_con
 template <class W, class Sem>
 repetition_data semaphore_workload(Sem& sem, const cell_params& p, const run_control& ctl) {
   detail::shared_state shared(p.permits);
+  shared.rescue = [&sem, &p] { detail::rescue_semaphore(sem, p.weight); };
   const std::size_t workers = p.waiters == waiter_kind::threads ? p.threads : p.tasks;
   std::vector<detail::worker_slot> slots(workers);
   return run_workers(workers, p, ctl, shared, slots, [&](std::size_t w) {
@@ -375,6 +430,12 @@ repetition_data pingpong_workload(MakeSem& make_sem, const cell_params& p, const
     pair_state.push_back(std::move(pair));
   }
   detail::shared_state shared(1);
+  shared.rescue = [&pair_state] {
+    for (auto& pair : pair_state) {
+      detail::rescue_semaphore(*pair->ping.sem, 1);
+      detail::rescue_semaphore(*pair->pong.sem, 1);
+    }
+  };
   std::vector<detail::worker_slot> slots(pairs * 2);
   repetition_data out = run_workers(pairs * 2, p, ctl, shared, slots, [&](std::size_t w) {
     return pingpong_worker<W>(*pair_state[w / 2], w % 2 == 0, ctl, shared, slots[w]);

@@ -185,6 +185,7 @@ csync::Task<void> consumer(bounded_queue<Kit>& q, const cell_params& p, const ru
 template <class W, class Kit>
 repetition_data condvar_workload(Kit& kit, const cell_params& p, const run_control& ctl) {
   bounded_queue<Kit> q(kit);
+  q.shared.rescue = [&q] { q.wake_everybody(); };
   const std::uint32_t workers =
       std::max<std::uint32_t>(2, p.waiters == waiter_kind::threads ? p.threads : p.tasks);
   const std::uint32_t producers = workers / 2;
@@ -258,6 +259,10 @@ csync::Task<void> herd_notifier(herd<Kit>& h, const run_control& ctl) {
 template <class W, class Kit>
 repetition_data broadcast_workload(Kit& kit, const cell_params& p, const run_control& ctl) {
   herd<Kit> h(kit);
+  h.shared.rescue = [&h] {
+    h.wake_up.notify_all();
+    h.all_parked.notify_all();
+  };
   const std::uint32_t workers =
       std::max<std::uint32_t>(2, p.waiters == waiter_kind::threads ? p.threads : p.tasks);
   h.waiters = workers - 1;

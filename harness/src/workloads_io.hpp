@@ -99,6 +99,7 @@ csync::Task<void> mixed_io_worker(Sem& sem, int read_fd, int write_fd, const cel
 template <class Sem>
 repetition_data mixed_io_workload(Sem& sem, const cell_params& p, const run_control& ctl) {
   detail::shared_state shared(p.permits);
+  shared.rescue = [&sem, &p] { detail::rescue_semaphore(sem, p.weight); };
   task_pipes pipes(p.tasks);
   std::vector<detail::worker_slot> slots(p.tasks);
   return run_workers(p.tasks, p, ctl, shared, slots, [&](std::size_t t) {

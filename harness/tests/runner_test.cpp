@@ -3,6 +3,7 @@
 // this list together), resume after a killed run, SIGINT, bad options.
 #include <gtest/gtest.h>
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 #include "report.hpp"
 #include "runner.hpp"
+#include "workloads.hpp"
 
 namespace {
 
@@ -96,7 +98,8 @@ TEST_F(Runner, ReportSchemaIsLocked) {
             (std::set<std::string>{"host", "platform", "cpu_model", "cpus_online", "cpus_allowed",
                                    "kernel", "machine", "compiler", "cxx_flags", "build_type",
                                    "csync_git_sha", "date", "load_average", "steal_ticks_at_start",
-                                   "steal_ticks_at_end", "io_uring", "timer_cost_ns"}));
+                                   "steal_ticks_at_end", "io_uring", "loop_backend",
+                                   "timer_cost_ns"}));
   EXPECT_EQ(keys_of(report["scenario"]),
             (std::set<std::string>{"name", "description", "path", "hash"}));
   EXPECT_TRUE(report["run"]["complete"].get<bool>());
@@ -241,6 +244,45 @@ TEST_F(Runner, BadInputExitsWithTwoAndNamesTheProblem) {
   options.resume = true;  // no report to resume from
   EXPECT_EQ(run(options), csync::bench::exit_bad_input);
   EXPECT_NE(errors_.find("--resume"), std::string::npos) << errors_;
+}
+
+TEST(Watchdog, WorkersLeftAsleepAfterTheStopAreRescuedAndCounted) {
+  // Nobody ever releases a 0-permit semaphore, so both workers are still
+  // asleep when the stop comes -- what a lost wake-up looks like to the
+  // harness. It must neither hang nor let the repetition pass as healthy.
+  csync::Semaphore<> sem(0);
+  csync::bench::cell_params p;
+  p.threads = 2;
+  csync::bench::run_control ctl;
+  ctl.duration_ns = 10'000'000;
+  const auto t0 = std::chrono::steady_clock::now();
+  const csync::bench::repetition_data d =
+      csync::bench::semaphore_workload<csync::bench::waiting::blocking>(sem, p, ctl);
+  EXPECT_EQ(d.stuck_workers, 2u);
+  EXPECT_EQ(d.ops(), 0u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+}
+
+TEST(Pinning, OrdersAreThePermutationsOfTheAllowedCpus) {
+  using csync::bench::pinning;
+  EXPECT_TRUE(csync::bench::pin_order(pinning::none).empty());
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  std::set<int> expected;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) expected.insert(cpu);
+  }
+  for (pinning mode : {pinning::compact, pinning::spread}) {
+    const std::vector<int> order = csync::bench::pin_order(mode);
+    EXPECT_EQ(order.size(), expected.size());
+    EXPECT_EQ(std::set<int>(order.begin(), order.end()), expected);
+    // A pinned worker runs where it was put.
+    std::thread([&] {
+      csync::bench::pin_current_thread(order.back());
+      EXPECT_EQ(sched_getcpu(), order.back());
+    }).join();
+  }
 }
 
 }  // namespace
