@@ -70,8 +70,12 @@ int main(int argc, char** argv) {
   run->add_flag("--resume", options.resume,
                 "Keep the finished cells of the report at --output and run only the rest");
   run->add_option("--seed", seed, "Seed for the cell order and the bootstrap (default: random)");
-  run->add_flag("--gbench", options.gbench_format,
-                "Also write OUTPUT.gbench.json in Google Benchmark's format (for compare.py)");
+  std::string format = "csync";
+  run->add_option("--format", format,
+                  "csync: the report (docs/report-format.md); gbench: also OUTPUT.gbench.json in "
+                  "Google Benchmark's format, for its compare.py (the csync report is always "
+                  "written: --resume reads it)")
+      ->check(CLI::IsMember({"csync", "gbench"}));
   run->footer(exit_codes_help);
 
   CLI::App* list = app.add_subcommand("list", "List every strategy and peer: available or why not.");
@@ -91,6 +95,7 @@ int main(int argc, char** argv) {
 
   if (run->count("--repetitions")) options.repetitions = repetitions;
   if (run->count("--seed")) options.seed = seed;
+  options.gbench_format = format == "gbench";
   for (std::size_t start = 0; !strategies.empty() && start <= strategies.size();) {
     const std::size_t comma = strategies.find(',', start);
     const std::string name = strategies.substr(start, comma - start);
