@@ -263,6 +263,27 @@ TEST(Watchdog, WorkersLeftAsleepAfterTheStopAreRescuedAndCounted) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
 }
 
+/// A "semaphore" that never makes anybody wait: the harness must notice.
+struct no_exclusion {
+  void acquire(std::uint64_t) {}
+  bool try_acquire(std::uint64_t) { return true; }
+  void release(std::uint64_t) {}
+};
+
+TEST(ExclusionCheck, MoreHoldersThanPermitsAreCounted) {
+  no_exclusion sem;
+  csync::bench::cell_params p;
+  p.threads = 4;
+  p.permits = 1;
+  p.critical_section_ns = 20'000;  // long enough for holders to overlap
+  csync::bench::run_control ctl;
+  ctl.duration_ns = 50'000'000;
+  const csync::bench::repetition_data d =
+      csync::bench::semaphore_workload<csync::bench::waiting::blocking>(sem, p, ctl);
+  EXPECT_GT(d.violations, 0u);
+  EXPECT_GT(d.max_holders, 1u);
+}
+
 TEST(Pinning, OrdersAreThePermutationsOfTheAllowedCpus) {
   using csync::bench::pinning;
   EXPECT_TRUE(csync::bench::pin_order(pinning::none).empty());
