@@ -6,8 +6,7 @@
 #   scripts/install-deps.sh pkg...     # the packages below plus pkg...
 set -euo pipefail
 
-# One package per line; extend here. Planned: python3-matplotlib
-# python3-pytest mingw-w64 wine spin.
+# One package per line; extend here. Planned: mingw-w64 wine spin.
 PACKAGES=(
   build-essential
   cmake
@@ -22,6 +21,8 @@ PACKAGES=(
   libbenchmark-dev # csync-micro (harness/micro)
   nlohmann-json3-dev # csync-bench: scenario files and reports
   libcli11-dev     # csync-bench: command line
+  python3-matplotlib # scripts/plot.py (figures from csync-bench reports)
+  python3-pytest   # scripts/tests (the report scripts' tests)
 )
 PACKAGES+=("$@")
 

@@ -68,6 +68,16 @@ nlohmann::json io_uring_context() {
 #endif
 }
 
+std::string compiler_name() {
+#if defined(__clang__)
+  return std::string("clang ") + __clang_version__;
+#elif defined(__GNUC__)
+  return std::string("g++ ") + __VERSION__;
+#else
+  return "unknown";
+#endif
+}
+
 /// What a default-constructed Loop uses here (CSYNC_LOOP_BACKEND overrides).
 std::string loop_backend_choice() {
   const char* forced = std::getenv("CSYNC_LOOP_BACKEND");
@@ -106,7 +116,7 @@ nlohmann::json capture_context() {
       {"cpus_allowed", cpus_allowed},
       {"kernel", std::string(u.sysname) + " " + u.release + " " + u.version},
       {"machine", u.machine},
-      {"compiler", std::string("g++/clang ") + __VERSION__},
+      {"compiler", compiler_name()},
       {"cxx_flags", CSYNC_BENCH_CXX_FLAGS},
       {"build_type", CSYNC_BENCH_BUILD_TYPE},
       {"csync_git_sha", CSYNC_BENCH_GIT_SHA},

@@ -432,7 +432,20 @@ int run_scenario(const run_options& options, std::ostream& err) {
   if (options.resume) {
     try {
       const nlohmann::json previous = read_report(options.output_path);
-      if (previous["scenario"].value("hash", "") != sc.hash) {
+      // Cells measured on another machine or loop backend must not be mixed
+      // with new ones under the same keys.
+      for (const char* field : {"host", "loop_backend"}) {
+        const nlohmann::json was =
+            previous.value("context", nlohmann::json::object()).value(field, nlohmann::json());
+        const nlohmann::json& is = report["context"][field];
+        if (was != is) {
+          err << "csync-bench: --resume: " << options.output_path << " was measured with "
+              << field << " " << was.dump() << ", this run has " << is.dump()
+              << "; write to another report instead\n";
+          return exit_bad_input;
+        }
+      }
+      if (previous.value("scenario", nlohmann::json::object()).value("hash", "") != sc.hash) {
         err << "csync-bench: note: " << options.output_path
             << " was made from a different version of the scenario; resuming by cell parameters\n";
       }

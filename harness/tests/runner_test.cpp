@@ -210,6 +210,19 @@ TEST_F(Runner, ResumeAfterAKilledRunKeepsFinishedCells) {
   }
 }
 
+TEST_F(Runner, ResumeRefusesAReportFromAnotherLoopBackend) {
+  csync::bench::run_options options;
+  options.scenario_path = write_scenario(small_scenario(10, 1));
+  ASSERT_EQ(run(options), csync::bench::exit_ok) << errors_;
+  json report = read(report_path());
+  report["context"]["loop_backend"] = "elsewhere";
+  std::ofstream(report_path()) << report.dump();
+  options.resume = true;
+  EXPECT_EQ(run(options), csync::bench::exit_bad_input);
+  EXPECT_NE(errors_.find("loop_backend \"elsewhere\""), std::string::npos) << errors_;
+  EXPECT_EQ(read(report_path()), report) << "the report was touched";
+}
+
 TEST_F(Runner, SigintLeavesAValidReportOfFinishedCells) {
   csync::bench::run_options options;
   options.scenario_path = write_scenario(small_scenario(200, 3));

@@ -1,0 +1,500 @@
+"""Figures for csync-bench reports, one set per group of comparable cells.
+
+A group is the cells sharing every parameter except the x axis (threads, or
+tasks for coroutine waiters), the run settings and what tells the lines
+apart: strategy, fairness and spin budget (so peers, which carry no fairness
+choice, land in the csync cells' figures). Groups with the same parameters
+from several reports share figures; the lines then carry the report's host.
+
+Conventions, the same in every figure: one colour per csync strategy; peers
+grey, dashed, with hollow markers; one marker shape per report.
+"""
+
+import json
+import math
+import re
+import textwrap
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display, no GUI toolkit needed
+
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
+
+from .report import (  # noqa: E402
+    CONTEXT_KEYS, CSYNC_STRATEGIES, RUN_SETTINGS, is_peer, short_cpu_model, x_parameter)
+
+LINE_PARAMETERS = frozenset({"strategy", "fairness", "spin_budget"})
+CSYNC_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
+                 "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+PEER_GREYS = ("0.2", "0.45", "0.65", "0.8")
+KNOWN_PEERS = ("std_counting_semaphore", "std_mutex_condvar", "futex_spin_then_block")
+REPORT_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+VARIANT_LINESTYLES = ("-", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))
+# Layout, in inches (see Plotter.new_figure).
+PANEL_WIDTH, PANEL_HEIGHT = 5.0, 3.3
+GAP_WIDTH, GAP_HEIGHT = 0.9, 0.75
+MARGIN_LEFT, MARGIN_BOTTOM = 0.8, 0.6
+CHAR_WIDTH = 0.068  # legend, 8 pt
+TITLE_CHAR_WIDTH = 0.085  # suptitle, 10 pt
+ABBREVIATIONS = {"critical_section_ns": "cs", "think_ns": "think", "pinning": "pin",
+                 "queue_capacity": "qcap"}
+DESCRIPTIONS = {"critical_section_ns": "critical section", "think_ns": "think",
+                "queue_capacity": "queue capacity", "spin_budget": "spin budget"}
+UNITS = {"critical_section_ns": " ns", "think_ns": " ns"}
+
+
+@dataclass
+class Line:
+    """One strategy (and fairness/spin-budget variant) of one report: cells by x."""
+
+    report: int
+    strategy: str
+    variant: str
+    cells: dict = field(default_factory=dict)
+
+    def points(self):
+        return sorted(self.cells.items())
+
+
+@dataclass
+class Group:
+    """Comparable cells of one or more reports, drawn in the same figures."""
+
+    parameters: tuple  # sorted (name, value) pairs
+    x_name: str
+    lines: dict = field(default_factory=dict)  # (report, strategy, variant) -> Line
+
+    def xs(self):
+        return sorted({x for line in self.lines.values() for x in line.cells})
+
+    def reports(self):
+        return sorted({line.report for line in self.lines.values()})
+
+    def describe(self):
+        params = dict(self.parameters)
+        head = [f"{params.pop('workload', '?')}, {params.pop('waiters', '?')} waiters"]
+        return ", ".join(head + [f"{DESCRIPTIONS.get(k, k)} {v}{UNITS.get(k, '')}"
+                                 for k, v in sorted(params.items())])
+
+    def slug(self):
+        """A stable, filesystem-safe file name stem from the group's parameters."""
+        params = dict(self.parameters)
+        head = [str(params.pop("workload", "")), str(params.pop("waiters", ""))]
+        parts = head + [f"{ABBREVIATIONS.get(k, k)}-{v}" for k, v in sorted(params.items())]
+        return re.sub(r"[^A-Za-z0-9.-]+", "_", "_".join(p for p in parts if p))
+
+
+@dataclass
+class Plotter:
+    """Draws every figure of every group of some reports."""
+
+    reports: list
+    formats: tuple = ("png", "svg")
+    ccdf_at: int | None = None
+    labels: list = field(init=False)
+
+    def __post_init__(self):
+        self.labels = report_labels(self.reports)
+
+    def write_all(self, outdir):
+        """Write all figures under outdir; returns the paths written."""
+        outdir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for group in build_groups(self.reports):
+            for suffix, figure in self.figures(group):
+                written += save(figure, outdir / f"{group.slug()}_{suffix}", self.formats)
+        return written
+
+    def figures(self, group):
+        """(file suffix, Figure) pairs for one group; figures without data are left out."""
+        at = pick_ccdf_point(group.xs(), self.ccdf_at)
+        candidates = [
+            ("throughput", self.throughput_figure(group)),
+            ("latency", self.latency_figure(group)),
+            (f"ccdf-{group.x_name}-{at}", self.ccdf_figure(group, at)),
+            ("fairness", self.fairness_figure(group)),
+            ("cpu-switches", self.cost_figure(group)),
+        ]
+        return [(suffix, fig) for suffix, fig in candidates if fig is not None]
+
+    # --- figures -------------------------------------------------------------------
+
+    def throughput_figure(self, group):
+        fig, axes = self.new_figure(group, "Throughput", ["throughput (M ops/s)"])
+        self.plot_aggregate(axes[0], group, "throughput", scale=1e-6)
+        axes[0].set_ylim(bottom=0)
+        return self.finish(fig, axes, group)
+
+    def latency_figure(self, group):
+        kinds = [k for k in ("acquire", "wake") if has_aggregate(group, f"{k}_p50")]
+        if not kinds:
+            return None
+        panels = [(kind, p) for kind in kinds for p in ("p50", "p99")]
+        titles = [f"{kind} latency {p}" for kind, p in panels]
+        fig, axes = self.new_figure(group, "Latency percentiles", titles, columns=2)
+        for ax, (kind, percentile) in zip(axes, panels):
+            self.plot_aggregate(ax, group, f"{kind}_{percentile}")
+            scale_axis(ax, "y", unit="ns")
+        return self.finish(fig, axes, group)
+
+    def ccdf_figure(self, group, at):
+        kinds = [k for k in ("acquire", "wake") if has_histogram(group, k, at)]
+        if not kinds:
+            return None
+        titles = [f"P({kind} latency ≥ x)" for kind in kinds]
+        fig, axes = self.new_figure(group, f"Latency CCDF at {group.x_name} = {at}", titles,
+                                    columns=len(kinds))
+        for ax, kind in zip(axes, kinds):
+            for line in group.lines.values():
+                cell = line.cells.get(at)
+                histogram = cell.get(f"{kind}_latency_histogram_ns") if cell else None
+                if histogram:
+                    xs, ys = ccdf(histogram)
+                    ax.step(xs, ys, where="post", **self.style(group, line, markers=False))
+            scale_axis(ax, "x", unit="ns")
+            scale_axis(ax, "y")
+            ax.set_xlabel("latency")
+            ax.grid(True, which="major", alpha=0.3)
+        return self.finish(fig, axes, group, x_axis=False)
+
+    def fairness_figure(self, group):
+        fig, axes = self.new_figure(group, "Fairness", ["Jain's index (1 = perfectly fair)"])
+        self.plot_aggregate(axes[0], group, "jain")
+        axes[0].set_ylim(0, 1.05)
+        return self.finish(fig, axes, group)
+
+    def cost_figure(self, group):
+        titles = ["CPU per op, user + sys", "context switches per op, vol. + invol."]
+        fig, axes = self.new_figure(group, "CPU and context switches", titles, columns=2)
+        panels = ((("cpu_user_ns_per_op", "cpu_sys_ns_per_op"), "ns"),
+                  (("voluntary_switches_per_op", "involuntary_switches_per_op"), ""))
+        for ax, (fields, unit) in zip(axes, panels):
+            self.plot_values(ax, group, lambda cell, f=fields: median_of_sums(cell, f))
+            scale_axis(ax, "y", unit)
+        return self.finish(fig, axes, group)
+
+    # --- building blocks -----------------------------------------------------------
+
+    def new_figure(self, group, what, titles, columns=1):
+        """A figure with a fixed layout: plots of a constant size, room on the right
+        for the legend and on top for the title.
+
+        Sized by hand rather than with tight_layout/bbox_inches="tight", which
+        measure every tick label and made the full report take a minute.
+        """
+        rows = math.ceil(len(titles) / columns)
+        labels = [self.line_label(group, line) for line in group.lines.values()]
+        longest = max(map(len, labels + [label for _, label in self.allowed_cpus(group)]))
+        legend_width = 0.5 + CHAR_WIDTH * longest
+        plots_width = MARGIN_LEFT + columns * PANEL_WIDTH + (columns - 1) * GAP_WIDTH
+        width = plots_width + legend_width
+        suptitle = "\n".join(textwrap.fill(text, int(width / TITLE_CHAR_WIDTH))
+                             for text in (f"{what}: {self.title_context(group)}",
+                                          group.describe()))
+        top = 0.45 + 0.18 * suptitle.count("\n")
+        height = top + rows * PANEL_HEIGHT + (rows - 1) * GAP_HEIGHT + MARGIN_BOTTOM
+        fig = Figure(figsize=(width, height), dpi=100)
+        fig.subplots_adjust(left=MARGIN_LEFT / width, right=plots_width / width,
+                            bottom=MARGIN_BOTTOM / height, top=1 - top / height,
+                            wspace=GAP_WIDTH / PANEL_WIDTH, hspace=GAP_HEIGHT / PANEL_HEIGHT)
+        fig.suptitle(suptitle, fontsize=10, y=1 - 0.08 / height, va="top")
+        axes = [fig.add_subplot(rows, columns, i + 1) for i in range(len(titles))]
+        for ax, title in zip(axes, titles):
+            ax.set_title(title, fontsize=10)
+        return fig, axes
+
+    def title_context(self, group):
+        """Scenario names and machines of the reports in the group."""
+        parts = []
+        for i in group.reports():
+            report, ctx = self.reports[i], self.reports[i].context
+            parts.append(f"{report.scenario_name} on {report.host} "
+                         f"({short_cpu_model(ctx.get('cpu_model'))}, "
+                         f"{ctx.get('cpus_allowed', '?')} CPUs)")
+        return "; ".join(dict.fromkeys(parts))
+
+    def plot_aggregate(self, ax, group, name, scale=1.0):
+        """Median of an aggregate per x, with its bootstrap 95% CI as error bars."""
+        def value(cell):
+            agg = cell["aggregates"].get(name)
+            return None if agg is None else agg["median"] * scale
+
+        def error(cell):
+            agg = cell["aggregates"][name]
+            low, high = agg.get("ci95_low"), agg.get("ci95_high")
+            if low is None or high is None:
+                return (0.0, 0.0)
+            median = agg["median"]
+            return (max(median - low, 0.0) * scale, max(high - median, 0.0) * scale)
+
+        self.plot_values(ax, group, value, error)
+
+    def plot_values(self, ax, group, value, error=None):
+        """One line per Line of the group: value(cell) at each x, skipping None."""
+        for index, line in enumerate(group.lines.values()):
+            shift = dodge(group, index)
+            points = [(x * shift, value(c), c) for x, c in line.points()]
+            points = [(x, y, c) for x, y, c in points if y is not None]
+            if not points:
+                continue
+            xs, ys, cells = zip(*points)
+            style = self.style(group, line)
+            if error is None:
+                ax.plot(xs, ys, **style)
+            else:
+                yerr = list(zip(*(error(c) for c in cells)))
+                ax.errorbar(xs, ys, yerr=yerr, capsize=2.5, elinewidth=0.8, **style)
+
+    def style(self, group, line, markers=True):
+        """Colour by strategy, peers grey and dashed, marker shape by report."""
+        peer = is_peer(line.strategy)
+        style = {
+            "label": self.line_label(group, line),
+            "color": colour(line.strategy),
+            "linestyle": "--" if peer else variant_linestyle(group, line),
+            "linewidth": 1.4,
+        }
+        if markers:
+            style.update(marker=REPORT_MARKERS[line.report % len(REPORT_MARKERS)],
+                         markersize=5, markerfacecolor="white" if peer else style["color"])
+        return style
+
+    def line_label(self, group, line):
+        label = line.strategy + (f" {line.variant}" if line.variant else "")
+        if len(self.reports) > 1:
+            label += f" @ {self.labels[line.report]}"
+        return label + (" (peer)" if is_peer(line.strategy) else "")
+
+    def finish(self, fig, axes, group, x_axis=True):
+        """Shared x axis setup, one legend outside the plots (never over data)."""
+        if x_axis:
+            for ax in axes:
+                setup_x_axis(ax, group)
+                self.mark_allowed_cpus(ax, group)
+        handles, labels = {}, []
+        for ax in axes:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                if label not in handles:
+                    handles[label] = handle
+                    labels.append(label)
+        beside_plots = (fig.subplotpars.right + 0.15 / fig.get_figwidth(), fig.subplotpars.top)
+        fig.legend([handles[label] for label in labels], labels, loc="upper left",
+                   bbox_to_anchor=beside_plots, borderaxespad=0, fontsize=8, frameon=False)
+        return fig
+
+    def allowed_cpus(self, group):
+        """[(context.cpus_allowed, legend label)], one per distinct value in the group."""
+        if group.x_name != "threads" or len(group.xs()) < 2:
+            return []
+        hosts = defaultdict(list)
+        for i in group.reports():
+            allowed = self.reports[i].context.get("cpus_allowed")
+            if isinstance(allowed, int) and allowed > 0:
+                hosts[allowed].append(self.labels[i])
+        return [(allowed, "allowed CPUs" + (f" ({', '.join(h)})" if len(hosts) > 1 else ""))
+                for allowed, h in sorted(hosts.items())]
+
+    def mark_allowed_cpus(self, ax, group):
+        """Dotted line at context.cpus_allowed: beyond it threads are oversubscribed.
+
+        Labelled through the legend, so that the label never sits on data.
+        """
+        for allowed, label in self.allowed_cpus(group):
+            ax.axvline(allowed, color="0.35", linestyle=":", linewidth=1.2, label=label)
+
+
+def build_groups(reports):
+    """Groups of the ok cells of all reports, sorted by file name stem."""
+    groups = {}
+    for index, report in enumerate(reports):
+        for cell in report.ok_cells():
+            x_name = x_parameter(cell)
+            params = cell["parameters"]
+            key = tuple(sorted((k, v) for k, v in params.items()
+                               if k not in RUN_SETTINGS | LINE_PARAMETERS and k != x_name))
+            group = groups.setdefault(key, Group(key, x_name))
+            strategy, variant = params["strategy"], variant_of(params)
+            line = group.lines.setdefault((index, strategy, variant),
+                                          Line(index, strategy, variant))
+            line.cells[params.get(x_name, 1)] = cell
+    for group in groups.values():
+        group.lines = dict(sorted(group.lines.items(), key=lambda kv: line_order(kv[1])))
+    return sorted(groups.values(), key=Group.slug)
+
+
+def dodge(group, index):
+    """Factor shifting line `index` sideways, so that points and error bars at one
+    x do not hide each other: a fraction of an octave on the log2 axis, most
+    where the group has a single x (pingpong) and every line sits on it.
+    """
+    if len(group.lines) < 2:
+        return 1.0
+    spread = 1.2 if len(group.xs()) == 1 else 0.25  # octaves, all lines together
+    return 2 ** (spread * (index / (len(group.lines) - 1) - 0.5))
+
+
+def variant_of(params):
+    """What tells apart cells of one strategy within a group: fairness, spin budget."""
+    parts = []
+    if params.get("fairness", "default") != "default":
+        parts.append(params["fairness"])
+    if params.get("spin_budget") is not None:
+        parts.append(f"spin:{params['spin_budget']}")
+    return " ".join(parts)
+
+
+def line_order(line):
+    """csync strategies in catalog order first, then peers, then by report."""
+    peer = is_peer(line.strategy)
+    rank = peer_rank(line.strategy) if peer else CSYNC_STRATEGIES.index(line.strategy)
+    return (peer, rank, line.strategy, line.variant, line.report)
+
+
+def peer_rank(strategy):
+    """Known peers in catalog order (docs/peers.md), unknown ones after them."""
+    return KNOWN_PEERS.index(strategy) if strategy in KNOWN_PEERS else len(KNOWN_PEERS)
+
+
+def colour(strategy):
+    """The same colour for a strategy in every figure; greys for peers."""
+    if not is_peer(strategy):
+        return CSYNC_COLOURS[CSYNC_STRATEGIES.index(strategy) % len(CSYNC_COLOURS)]
+    rank = peer_rank(strategy)
+    if rank == len(KNOWN_PEERS):  # an unknown peer: a stable shade from its name
+        rank = sum(strategy.encode()) % len(PEER_GREYS)
+    return PEER_GREYS[rank % len(PEER_GREYS)]
+
+
+def variant_linestyle(group, line):
+    variants = sorted({l.variant for l in group.lines.values() if l.strategy == line.strategy})
+    return VARIANT_LINESTYLES[variants.index(line.variant) % len(VARIANT_LINESTYLES)]
+
+
+def report_labels(reports):
+    """How legends tell reports apart: the host; where hosts repeat, the host and
+    the context entries that differ (e.g. loop_backend), else the file name.
+    """
+    labels = []
+    for report in reports:
+        same_host = [r for r in reports if r.host == report.host]
+        if len(same_host) == 1:
+            labels.append(report.host)
+            continue
+        differing = [k for k in CONTEXT_KEYS
+                     if len({json.dumps(r.context.get(k), sort_keys=True) for r in same_host}) > 1]
+        details = [f"{k} {report.context.get(k)}" for k in differing[:2]] or [report.path.stem]
+        labels.append(", ".join([report.host] + details))
+    return labels
+
+
+def pick_ccdf_point(xs, wanted):
+    """The x the CCDF is drawn at: `wanted` or the nearest present (log scale); else the largest."""
+    if wanted is None:
+        return xs[-1]
+    return min(xs, key=lambda x: (abs(math.log2(x) - math.log2(wanted)), -x))
+
+
+def has_aggregate(group, name):
+    return any(name in c["aggregates"] for l in group.lines.values() for c in l.cells.values())
+
+
+def has_histogram(group, kind, at):
+    return any(l.cells.get(at, {}).get(f"{kind}_latency_histogram_ns")
+               for l in group.lines.values())
+
+
+def ccdf(histogram):
+    """(bucket lower bounds, P(latency ≥ bound)) of a [[lower_bound, count], ...] histogram."""
+    buckets = sorted(histogram)
+    total = sum(count for _, count in buckets)
+    if total <= 0:
+        return [], []
+    xs, ys, remaining = [], [], total
+    for bound, count in buckets:
+        if count <= 0:
+            continue
+        xs.append(max(bound, 1))  # a 0 ns bucket cannot go on a log axis
+        ys.append(remaining / total)
+        remaining -= count
+    return xs, ys
+
+
+def median_of_sums(cell, fields):
+    """Median over repetitions of the sum of some per-repetition fields."""
+    sums = sorted(sum(rep.get(f) or 0.0 for f in fields) for rep in cell["repetitions"])
+    if not sums:
+        return None
+    middle = len(sums) // 2
+    return sums[middle] if len(sums) % 2 else (sums[middle - 1] + sums[middle]) / 2
+
+
+def setup_x_axis(ax, group):
+    """Log2 axis with a tick at every measured x, labelled 1, 2, 4, 8..."""
+    xs = group.xs()
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(FixedLocator(xs))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([str(x) for x in xs])
+    if len(xs) == 1:
+        ax.set_xlim(xs[0] / 2, xs[0] * 2)
+    ax.set_xlabel(group.x_name)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def scale_axis(ax, axis, unit=""):
+    """Log scale where the positive data span more than a factor of 10, and
+    plain-text tick labels (durations in ns as ns, µs, ms, s).
+
+    A narrower range stays linear: a log axis over 150..200 ns would have no
+    labelled tick. Log ticks are fixed at 1, 2, 5 x 10^k (decades only for
+    wide ranges) without minor ticks: matplotlib's default log ticks are
+    mathtext, whose parsing and the many minor ticks took most of the
+    drawing time.
+    """
+    axis_object = getattr(ax, f"{axis}axis")
+    values = [v for line in ax.get_lines() for v in getattr(line, f"get_{axis}data")()
+              if 0 < v < math.inf]
+    if values and max(values) > 10 * min(values):
+        getattr(ax, f"set_{axis}scale")("log", nonpositive="mask")  # resets the ticks
+        low, high = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
+        subs = (1, 2, 5) if high - low <= 3 else (1,)
+        step = max(1, math.ceil((high - low) / 8))
+        axis_object.set_major_locator(FixedLocator(
+            [s * 10.0**e for e in range(low, high + 1, step) for s in subs]))
+        axis_object.set_minor_locator(NullLocator())
+    label = duration_label if unit == "ns" else short_number
+    axis_object.set_major_formatter(FuncFormatter(lambda v, _: label(v)))
+
+
+def short_number(value):
+    """Plain-text tick label: 500, 2k, 10M, 0.02, 1e-6."""
+    if value == 0:
+        return "0"
+    if abs(value) < 0.01:
+        return f"{value:.0e}".replace("e-0", "e-")
+    for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:g}{suffix}"
+    return f"{value:g}"
+
+
+def duration_label(ns):
+    """Plain-text tick label for nanoseconds: 500 ns, 2 µs, 10 ms."""
+    for factor, suffix in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
+        if abs(ns) >= factor:
+            return f"{ns / factor:g} {suffix}"
+    return "0" if ns == 0 else f"{ns:g} ns"
+
+
+def save(fig, stem, formats):
+    """Write `stem.<format>` for each format; returns the paths."""
+    paths = []
+    for fmt in formats:
+        path = stem.with_name(f"{stem.name}.{fmt}")
+        fig.savefig(path, format=fmt)
+        paths.append(path)
+    return paths

@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+# Debian's interpreter, where python3-matplotlib and python3-pytest install (a python3
+# earlier on PATH, such as pyenv's, may lack them).
+"""Plot csync-bench reports: throughput, latency, CCDF, fairness and CPU figures.
+
+One set of figures per group of cells that differ only in the x axis
+(threads, or tasks for coroutine waiters) and the strategy; see
+csync_report/plot.py. Exit status 2 when an input is not a readable report.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from csync_report import ReportError, load_report  # noqa: E402
+
+FORMATS = ("png", "svg", "pdf")
+
+
+def formats(text):
+    chosen = tuple(f.strip().lower() for f in text.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in FORMATS]
+    if not chosen or unknown:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of {', '.join(FORMATS)}; got {text!r}")
+    return chosen
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description="Draw figures from csync-bench reports. Reports whose cell groups match "
+                    "(e.g. the same scenario on two machines) share figures, told apart by "
+                    "host; cells whose status is not ok are skipped and listed.")
+    parser.add_argument("reports", nargs="+", type=Path, metavar="REPORT",
+                        help="csync-bench report (JSON)")
+    parser.add_argument("-o", "--outdir", type=Path, required=True,
+                        help="directory for the figures (created if missing)")
+    parser.add_argument("--ccdf-at", type=positive_int, metavar="THREADS",
+                        help="x value (threads, or tasks for coroutines) of the latency "
+                             "CCDF; the nearest measured one where a group lacks it "
+                             "(default: each group's largest)")
+    parser.add_argument("--format", type=formats, default=("png", "svg"), dest="formats",
+                        help="comma-separated file formats (default: png,svg)")
+    return parser.parse_args(argv)
+
+
+def print_skipped(reports):
+    for report in reports:
+        skipped = report.not_ok_cells()
+        print(f"{report.path}: {len(report.cells)} cells, {len(skipped)} skipped (status not ok)")
+        for cell in skipped:
+            print(f"  skipped {cell['name']}: {cell['status']}: "
+                  f"{cell.get('reason', 'no reason given')}")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        reports = [load_report(path) for path in args.reports]
+    except ReportError as err:
+        print(f"plot.py: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        from csync_report.plot import Plotter
+    except ImportError as err:
+        print(f"plot.py: error: {err}; install python3-matplotlib (Debian's python3, "
+              f"/usr/bin/python3, sees it)", file=sys.stderr)
+        return 2
+    print_skipped(reports)
+    written = Plotter(reports, args.formats, args.ccdf_at).write_all(args.outdir)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"{len(written)} files in {args.outdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
