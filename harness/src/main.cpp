@@ -13,8 +13,10 @@ namespace {
 
 constexpr const char* exit_codes_help =
     "Exit codes: 0 ok; 2 bad input (scenario file, option, unknown strategy); "
-    "1 runtime failure (a cell failed its mutual-exclusion check, or the report "
-    "could not be written); 130 interrupted (the report keeps every finished cell).";
+    "1 runtime failure (a csync cell failed: more holders than permits, or workers "
+    "left asleep by a lost wake-up; or the report could not be written); 130 interrupted "
+    "(the report keeps every finished cell). A failed peer cell is recorded in the "
+    "report and does not change the exit status.";
 
 void on_sigint(int) { csync::bench::interrupt_requested.store(true); }
 

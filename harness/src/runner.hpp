@@ -34,7 +34,7 @@ struct run_options {
 /// Exit codes (documented in `csync-bench --help` and the README).
 enum exit_code : int {
   exit_ok = 0,
-  exit_failure = 1,      ///< a cell failed (mutual exclusion violated) or I/O failed
+  exit_failure = 1,      ///< a csync cell failed (exclusion violated, lost wake-up) or I/O failed
   exit_bad_input = 2,    ///< bad scenario, unknown strategy, bad option
   exit_interrupted = 130 ///< SIGINT: the report holds every finished cell
 };

@@ -109,9 +109,15 @@ TEST_F(Runner, ReportSchemaIsLocked) {
   for (const json& cell : report["results"]) {
     strategies.insert(cell["parameters"]["strategy"].get<std::string>());
     if (cell["status"] != "ok") {
-      EXPECT_EQ(keys_of(cell), (std::set<std::string>{"cell", "name", "key", "point", "parameters",
-                                                      "worker_threads", "oversubscribed", "status",
-                                                      "reason"}));
+      // A peer may fail (std::counting_semaphore loses wake-ups); csync may not.
+      EXPECT_TRUE(cell["status"] == "failed" &&
+                  cell["parameters"]["strategy"] == "std_counting_semaphore")
+          << cell.dump();
+      std::set<std::string> keys = keys_of(cell);
+      keys.erase("harness_overhead");  // present when it failed after its warmup
+      EXPECT_EQ(keys, (std::set<std::string>{"cell", "name", "key", "point", "parameters",
+                                             "worker_threads", "oversubscribed", "status",
+                                             "reason"}));
       continue;
     }
     std::set<std::string> expected{"cell", "name", "key", "point", "parameters", "worker_threads",
@@ -201,7 +207,8 @@ TEST_F(Runner, ResumeAfterAKilledRunKeepsFinishedCells) {
     EXPECT_TRUE(keys.insert(cell["key"].get<std::string>()).second) << "cell run twice";
   }
   EXPECT_EQ(resumed["results"].size(), resumed["run"]["cells"].get<std::size_t>());
-  for (const json& before : killed["results"]) {  // kept as they were
+  for (const json& before : killed["results"]) {  // finished cells kept as they were
+    if (before["status"] != "ok") continue;
     bool kept = false;
     for (const json& after : resumed["results"]) {
       if (after["key"] == before["key"]) kept = after["repetitions"] == before["repetitions"];
@@ -236,7 +243,11 @@ TEST_F(Runner, SigintLeavesAValidReportOfFinishedCells) {
   const json report = read(report_path());
   EXPECT_FALSE(report["run"]["complete"].get<bool>());
   EXPECT_LT(report["results"].size(), report["run"]["cells"].get<std::size_t>());
-  for (const json& cell : report["results"]) EXPECT_NE(cell["status"], "failed");
+  for (const json& cell : report["results"]) {
+    if (cell["status"] == "failed") {  // only a peer may (docs/peers.md)
+      EXPECT_EQ(cell["parameters"]["strategy"], "std_counting_semaphore");
+    }
+  }
   EXPECT_NE(errors_.find("--resume"), std::string::npos) << errors_;
 }
 
