@@ -437,12 +437,14 @@ int run_scenario(const run_options& options, std::ostream& err) {
   if (options.resume) {
     try {
       const nlohmann::json previous = read_report(options.output_path);
-      // Cells measured on another machine or loop backend must not be mixed
-      // with new ones under the same keys.
-      for (const char* field : {"host", "loop_backend"}) {
+      // Cells measured on another machine or loop backend, or with other
+      // run-setting caps, must not be mixed with new ones under the same keys.
+      const std::pair<const char*, const char*> must_match[] = {
+          {"context", "host"}, {"context", "loop_backend"}, {"run", "quick"}, {"run", "smoke"}};
+      for (const auto& [section, field] : must_match) {
         const nlohmann::json was =
-            previous.value("context", nlohmann::json::object()).value(field, nlohmann::json());
-        const nlohmann::json& is = report["context"][field];
+            previous.value(section, nlohmann::json::object()).value(field, nlohmann::json());
+        const nlohmann::json& is = report[section][field];
         if (was != is) {
           err << "csync-bench: --resume: " << options.output_path << " was measured with "
               << field << " " << was.dump() << ", this run has " << is.dump()
