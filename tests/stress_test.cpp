@@ -65,10 +65,13 @@ constexpr std::size_t foreign_threads() {
 
 /// Rounds per worker and policy: sized for ~0.5 s per test in Release on 2
 /// idle cores; sanitizers, polling coroutines (combo::rounds), blocking
-/// threads (context switches) and spinning strategies run fewer.
+/// threads (context switches) and spinning strategies run fewer. So does
+/// schedule perturbation: its sleeps make the queue strategies' coroutine
+/// runs about 10x slower, and widened windows need fewer rounds to be hit.
 template <class C>
 std::size_t stress_rounds(std::size_t policies) {
   std::size_t n = C::rounds(19200 / policies, 4, 4);
+  if (csync_test::perturbed) n /= 8;
   if (C::K::is_threads) n /= 2;
   if (!C::S::has_queue) n /= 4;
   return std::max<std::size_t>(1, n);

@@ -125,6 +125,11 @@ inline constexpr bool under_asan = true;
 inline constexpr bool under_asan = false;
 #endif
 inline constexpr bool sanitized = under_tsan || under_asan;
+#if defined(CSYNC_SCHEDULE_PERTURBATION) && CSYNC_SCHEDULE_PERTURBATION
+inline constexpr bool perturbed = true;
+#else
+inline constexpr bool perturbed = false;
+#endif
 
 /// Iteration counts are sized for the Release build; sanitizers divide them
 /// (TSan runs these mostly-blocking workloads 3-10x slower on 2 cores).
@@ -135,7 +140,9 @@ constexpr std::size_t scaled(std::size_t n, std::size_t tsan_divisor = 4,
 }
 
 /// How long a group of workers may run before the watchdog calls it a hang.
-inline std::chrono::nanoseconds watchdog_budget() { return sanitized ? 120s : 30s; }
+inline std::chrono::nanoseconds watchdog_budget() {
+  return sanitized || perturbed ? 120s : 30s;
+}
 
 inline std::string current_test_name() {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();

@@ -45,6 +45,7 @@
 #include <stop_token>
 #include <utility>
 
+#include <csync/detail/atomic.hpp>
 #include <csync/detail/give_up.hpp>
 #include <csync/detail/waiter.hpp>
 #include <csync/mutex.hpp>
@@ -321,8 +322,8 @@ class Condvar {
   };
 
   S strategy_;
-  std::atomic<std::uint64_t> generation_{0};  // notify_all generations
-  std::atomic<std::size_t> waiting_{0};       // registered waiters (a hint for notify)
+  detail::atomic<std::uint64_t> generation_{0};  // notify_all generations
+  detail::atomic<std::size_t> waiting_{0};       // registered waiters (a hint for notify)
 };
 
 }  // namespace csync

@@ -57,6 +57,7 @@
 #include <stop_token>
 #include <string>
 
+#include <csync/detail/atomic.hpp>
 #include <csync/detail/give_up.hpp>
 #include <csync/detail/waiter.hpp>
 #include <csync/runtime/loop.hpp>
@@ -412,7 +413,7 @@ class Semaphore {
     bool cancelled_ = false;  // written by give_up() before it posts the item
   };
 
-  std::atomic<std::uint64_t> word_;
+  detail::atomic<std::uint64_t> word_;
   S strategy_;
   fairness policy_;
 };

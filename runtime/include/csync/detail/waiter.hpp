@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include <csync/detail/atomic.hpp>
 #include <csync/detail/address_wait.hpp>
 #include <csync/runtime/loop.hpp>
 #include <csync/runtime/work_item.hpp>
@@ -55,14 +56,14 @@ struct waiter {
   bool linked = false;
 
   // --- delivery fields -------------------------------------------------------
-  std::atomic<std::uint32_t> state{waiting};
+  detail::atomic<std::uint32_t> state{waiting};
   runtime::Loop* loop = nullptr;  ///< null: a blocked thread
   runtime::work_item item{};      ///< coroutine waiters: what the loop runs
   void* context = nullptr;        ///< coroutine waiters: the awaiter owning this waiter
 
   // --- kernel waits (uring_futex: a wait in flight in the loop's io_uring) ---
   /// kernel_wait_state; written by the owner's loop and by a canceller.
-  std::atomic<std::uint32_t> kernel_wait{0};
+  detail::atomic<std::uint32_t> kernel_wait{0};
   /// The primitive's `item.run`, saved while the strategy interposes on the
   /// completion, and the strategy that did so.
   void (*primitive_run)(runtime::work_item*) noexcept = nullptr;

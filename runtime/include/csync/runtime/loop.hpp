@@ -77,6 +77,7 @@
 #include <utility>
 #include <vector>
 
+#include <csync/detail/atomic.hpp>
 #include <csync/detail/uring_compat.hpp>
 #include <csync/detail/uring_probe.hpp>
 #include <csync/runtime/backend.hpp>
@@ -418,7 +419,7 @@ class Loop {
   std::uint64_t next_timer_seq_ = 0;
   std::size_t unfinished_ = 0;         ///< spawned tasks not finished yet
   std::exception_ptr first_error_;     ///< first exception a spawned task ended with
-  std::atomic<bool> running_{false};   ///< for debug assertions only
+  detail::atomic<bool> running_{false};   ///< for debug assertions only
 };
 
 // --- awaitables --------------------------------------------------------------

@@ -33,6 +33,7 @@
 #include <optional>
 #include <string_view>
 
+#include <csync/detail/atomic.hpp>
 #include <csync/runtime/backend.hpp>
 #include <csync/runtime/work_item.hpp>
 
@@ -49,6 +50,9 @@ class portable_backend final : public backend {
   std::string_view name() const noexcept override { return kName; }
 
   void post_remote(work_item& item) noexcept override {
+    // mutex_ stays a std::mutex (std::condition_variable needs one), so the
+    // perturbed build (detail/atomic.hpp) gets its lock perturbation here.
+    detail::perturbation_point();
     std::lock_guard<std::mutex> lock(mutex_);
     remote_.push_back(item);
     // relaxed: a hint read by the relaxed load in collect(); the item itself
@@ -66,6 +70,7 @@ class portable_backend final : public backend {
     // that runs out of local work calls collect(block = true), which always
     // locks. No data is read on the strength of this load.
     if (!block && !pending_.load(std::memory_order_relaxed)) return;
+    detail::perturbation_point();
     std::unique_lock<std::mutex> lock(mutex_);
     if (block && remote_.empty()) {
       const auto has_work = [this] { return !remote_.empty(); };
@@ -85,7 +90,7 @@ class portable_backend final : public backend {
   std::mutex mutex_;
   std::condition_variable cv_;   ///< the loop sleeps here; signalled under mutex_
   work_queue remote_;            ///< guarded by mutex_
-  std::atomic<bool> pending_{false};  ///< hint: remote_ may be non-empty; written under mutex_
+  detail::atomic<bool> pending_{false};  ///< hint: remote_ may be non-empty; written under mutex_
 };
 
 /// A fresh portable backend for a Loop.

@@ -157,6 +157,7 @@
 // -----------------------------------------------------------------------------
 #pragma once
 
+#include <csync/detail/atomic.hpp>
 #include <csync/detail/uring_compat.hpp>
 #include <csync/detail/uring_probe.hpp>
 #include <csync/runtime/loop.hpp>
@@ -264,7 +265,7 @@ class uring_backend final : public backend {
   // --- backend interface -----------------------------------------------------
 
   void post_remote(work_item& item) noexcept override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard lock(mutex_);
     remote_.push_back(item);
     // relaxed: a hint read by the relaxed load in drain_remote(); the item is
     // published by this mutex's unlock, which pairs with drain_remote's lock.
@@ -387,7 +388,7 @@ class uring_backend final : public backend {
     // strength of this load -- the lock below orders the items.
     if (!remote_fired_ && !pending_.load(std::memory_order_relaxed)) return false;
     remote_fired_ = false;
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard lock(mutex_);
     const bool any = !remote_.empty();
     out.splice(remote_);
     signalled_ = false;  // the next post writes the eventfd again
@@ -485,10 +486,10 @@ class uring_backend final : public backend {
   bool remote_fired_ = false;    ///< a wake CQE was reaped; drain under the lock
 
   // Shared with posting threads.
-  std::mutex mutex_;
+  detail::mutex mutex_;
   work_queue remote_;                 ///< guarded by mutex_
   bool signalled_ = false;            ///< guarded by mutex_: an eventfd write is outstanding
-  std::atomic<bool> pending_{false};  ///< hint: remote_ may be non-empty; written under mutex_
+  detail::atomic<bool> pending_{false};  ///< hint: remote_ may be non-empty; written under mutex_
 };
 
 /// A fresh io_uring backend; std::runtime_error (with the probe's reason)

@@ -55,6 +55,7 @@
 #include <mutex>
 #include <string_view>
 
+#include <csync/detail/atomic.hpp>
 #include <csync/detail/backoff.hpp>
 #include <csync/detail/intrusive_fifo.hpp>
 #include <csync/detail/queue_notify.hpp>
@@ -243,8 +244,8 @@ class basic_atomic_waker {
     return slot_.load(std::memory_order_relaxed) == multi;
   }
 
-  std::atomic<std::uintptr_t> slot_{empty_slot};
-  std::mutex overflow_mutex_;
+  detail::atomic<std::uintptr_t> slot_{empty_slot};
+  detail::mutex overflow_mutex_;
   detail::intrusive_fifo overflow_;  // guarded by overflow_mutex_
   [[no_unique_address]] Stats stats_;
 };

@@ -54,6 +54,7 @@
 #include <mutex>
 #include <string_view>
 
+#include <csync/detail/atomic.hpp>
 #include <csync/detail/address_wait.hpp>
 #include <csync/detail/cpu_relax.hpp>
 #include <csync/detail/intrusive_fifo.hpp>
@@ -186,10 +187,10 @@ class basic_futex {
   }
 
   options options_{};
-  std::atomic<std::uint32_t> epoch_{0};      // the futex word (4-byte aligned, 32 bits)
-  std::atomic<std::uint32_t> sleepers_{0};   // thread waiters registered
-  std::atomic<std::uint32_t> coroutines_{0}; // coroutine waiters registered
-  std::mutex mutex_;
+  detail::atomic<std::uint32_t> epoch_{0};      // the futex word (4-byte aligned, 32 bits)
+  detail::atomic<std::uint32_t> sleepers_{0};   // thread waiters registered
+  detail::atomic<std::uint32_t> coroutines_{0}; // coroutine waiters registered
+  detail::mutex mutex_;
   detail::intrusive_fifo list_;  // coroutine waiters; guarded by mutex_
   [[no_unique_address]] Stats stats_;
 };

@@ -27,6 +27,7 @@
 #include <mutex>
 #include <string_view>
 
+#include <csync/detail/atomic.hpp>
 #include <csync/detail/intrusive_fifo.hpp>
 #include <csync/detail/queue_notify.hpp>
 #include <csync/detail/waiter.hpp>
@@ -85,7 +86,7 @@ class basic_intrusive_list {
   Stats& stats() noexcept { return stats_; }
 
  private:
-  std::mutex mutex_;
+  detail::mutex mutex_;
   detail::intrusive_fifo list_;  // guarded by mutex_
   [[no_unique_address]] Stats stats_;
 };

@@ -31,6 +31,7 @@
 #include <mutex>
 #include <string_view>
 
+#include <csync/detail/atomic.hpp>
 #include <csync/detail/queue_notify.hpp>
 #include <csync/detail/waiter.hpp>
 #include <csync/strategies/concept.hpp>
@@ -94,7 +95,7 @@ class basic_mutex_queue {
   Stats& stats() noexcept { return stats_; }
 
  private:
-  std::mutex mutex_;
+  detail::mutex mutex_;
   std::deque<detail::waiter*> queue_;  // guarded by mutex_
   [[no_unique_address]] Stats stats_;
 };

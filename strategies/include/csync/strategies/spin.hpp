@@ -37,6 +37,7 @@
 #include <string_view>
 #include <thread>
 
+#include <csync/detail/atomic.hpp>
 #include <csync/detail/cpu_relax.hpp>
 #include <csync/detail/waiter.hpp>
 #include <csync/strategies/concept.hpp>
@@ -114,7 +115,7 @@ class basic_spin {
   }
 
   options options_{};
-  std::atomic<std::uint32_t> epoch_{0};
+  detail::atomic<std::uint32_t> epoch_{0};
   [[no_unique_address]] Stats stats_;
 };
 

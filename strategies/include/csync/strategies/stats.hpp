@@ -24,6 +24,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <csync/detail/atomic.hpp>
+
 namespace csync {
 
 template <class T>
@@ -62,9 +64,9 @@ struct counting_stats {
   }
 
  private:
-  std::atomic<std::uint64_t> wakes_{0};
-  std::atomic<std::uint64_t> spurious_{0};
-  std::atomic<std::uint64_t> futile_{0};
+  detail::atomic<std::uint64_t> wakes_{0};
+  detail::atomic<std::uint64_t> spurious_{0};
+  detail::atomic<std::uint64_t> futile_{0};
 };
 
 }  // namespace csync
