@@ -6,7 +6,7 @@
 #   scripts/install-deps.sh pkg...     # the packages below plus pkg...
 set -euo pipefail
 
-# One package per line; extend here. Planned: mingw-w64 wine spin.
+# One package per line; extend here. Planned: mingw-w64 wine.
 PACKAGES=(
   build-essential
   cmake
@@ -23,6 +23,7 @@ PACKAGES=(
   libcli11-dev     # csync-bench: command line
   python3-matplotlib # scripts/plot.py (figures from csync-bench reports)
   python3-pytest   # scripts/tests (the report scripts' tests)
+  spin             # model checking of the wait/wake protocols (scripts/check-models.sh)
 )
 PACKAGES+=("$@")
 

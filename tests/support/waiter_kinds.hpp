@@ -139,11 +139,18 @@ constexpr std::size_t scaled(std::size_t n, std::size_t tsan_divisor = 4,
   return std::max<std::size_t>(1, n / d);
 }
 
-/// How long a group of workers may run before the watchdog calls it a hang.
+/// How long a group of workers may run before the watchdog calls it a hang;
+/// env CSYNC_TEST_WATCHDOG_SECONDS overrides (scripts/perturbation-mutants.sh
+/// shortens it to count hangs quickly).
 inline std::chrono::nanoseconds watchdog_budget() {
   return sanitized || perturbed ? 120s : 30s;
 }
 
+  if (const char* text = std::getenv("CSYNC_TEST_WATCHDOG_SECONDS"); text && *text) {
+    if (const long seconds = std::strtol(text, nullptr, 10); seconds > 0) {
+      return std::chrono::seconds(seconds);
+    }
+  }
 inline std::string current_test_name() {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   if (!info) return "(no test)";

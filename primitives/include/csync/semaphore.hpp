@@ -138,9 +138,11 @@ class Semaphore {
     // whoever takes these permits (pairs with the acquire CAS in try_take()
     // and in the notify visitor); acquire -- if queued_bit is set we read the
     // registration's RMW and must see what it published before notifying.
+    // @model(sem.release.fetch_add)
     const std::uint64_t old =
         word_.fetch_add(std::uint64_t{n} << permit_shift, std::memory_order_acq_rel);
     assert((old >> permit_shift) + n <= max_permits && "csync::Semaphore: permit overflow");
+    // @model(sem.release.notify_if_queued)
     if (old & queued_bit) notify_waiters();
   }
 
@@ -187,6 +189,7 @@ class Semaphore {
 
   static std::uint64_t permits_of(std::uint64_t word) noexcept { return word >> permit_shift; }
 
+  // @model(sem.try_take)
   bool try_take(std::size_t n, bool respect_queue) noexcept {
     // relaxed: only a successful CAS publishes anything, and it is acquire.
     std::uint64_t w = word_.load(std::memory_order_relaxed);
@@ -211,6 +214,7 @@ class Semaphore {
   attempt take_or_enqueue(detail::waiter& w, const std::stop_token* stop) {
     attempt result = attempt::enqueued;
     const bool respect_queue = policy_ == fairness::fifo;
+    // @model(sem.take_or_enqueue.pred)
     strategy_.enqueue_if(w, [&] {
       if (stop && stop->stop_requested()) {
         result = attempt::stopped;
@@ -255,11 +259,14 @@ class Semaphore {
   }
 
   /// The notify visitor: runs inside the strategy's serialization.
+  // @model(sem.notify_waiters)
   [[gnu::noinline]] void notify_waiters() {
     if (policy_ == fairness::fifo) {
       strategy_.notify([this](detail::waiter* head) {
+        // @model(sem.visitor.clear_queued)
         if (head == nullptr) return clear_queued();
         std::uint64_t cur = word_.load(std::memory_order_relaxed);
+        // @model(sem.visitor.grant)
         while (permits_of(cur) >= head->wanted) {
           // acquire: the head's critical section must follow the releaser's
           // (pairs with release()'s fetch_add; passed on by deliver()).
@@ -292,12 +299,14 @@ class Semaphore {
 
   /// A waiter left the queue without its permits: whoever is now at the head
   /// may be servable (or the queue empty, and the flag must go).
+  // @model(sem.after_cancel)
   void after_cancel() {
     // Eventcount strategies register nothing, so nothing can be stuck behind us.
     if constexpr (!S::has_queue) return;
     if (word_.load(std::memory_order_relaxed) & queued_bit) notify_waiters();
   }
 
+  // @model(sem.acquire_slow)
   [[gnu::noinline]] bool acquire_slow(std::size_t n, detail::deadline_t deadline) {
     if (n == 0) return true;
     detail::waiter w;
@@ -305,10 +314,12 @@ class Semaphore {
     for (;;) {
       if (take_or_enqueue(w, nullptr) == attempt::acquired) return true;
       if (!strategy_.wait(w, deadline)) {
+        // @model(sem.acquire_slow.cancel)
         if (strategy_.cancel(w)) {  // gave up before any notify reached us
           after_cancel();
           return false;
         }
+        // @model(sem.acquire_slow.in_flight)
         strategy_.wait(w, std::nullopt);  // a delivery is in flight: take it
       }
       if (delivery_grants() || retry_after_wake(n)) return true;
@@ -366,6 +377,7 @@ class Semaphore {
 
    private:
     /// true: registered, stay suspended; false: finished (acquired or stopped).
+    // @model(sem.awaiter.register)
     bool register_or_finish() {
       switch (sem_.take_or_enqueue(waiter_, give_up_.stop())) {
         case attempt::acquired: acquired_ = true; return false;
@@ -380,6 +392,7 @@ class Semaphore {
 
     /// From the give-up policy (a stop callback on any thread, or a timer on
     /// our loop): withdraw the registration unless a delivery is on its way.
+    // @model(sem.awaiter.give_up)
     void give_up() noexcept {
       if (!sem_.strategy_.cancel(waiter_)) return;  // the delivery re-checks due()
       cancelled_ = true;
@@ -392,6 +405,7 @@ class Semaphore {
       static_cast<acquire_awaiter*>(detail::waiter_of(item).context)->step();
     }
 
+    // @model(sem.awaiter.step)
     void step() noexcept {
       if (!cancelled_) {
         Semaphore& sem = sem_;

@@ -85,6 +85,7 @@ class basic_atomic_waker {
 
   static csync::availability availability() noexcept { return {}; }
 
+  // @model(aw.enqueue_if)
   template <class Pred>
   bool enqueue_if(detail::waiter& w, Pred&& pred) {
     detail::backoff backoff;
@@ -98,21 +99,25 @@ class basic_atomic_waker {
       }
       if (s == multi) {
         std::lock_guard guard(overflow_mutex_);
+        // @model(aw.enqueue_if.multi)
         if (!still_multi()) continue;
         if (!pred()) return false;
         overflow_.push_back(w);
         return true;
       }
+      // @model(aw.enqueue_if.claim)
       if (!claim(s)) continue;
       if (!pred()) {
         release(s);
         return false;
       }
+      // @model(aw.enqueue_if.publish)
       if (s == empty_slot) {
         w.linked = true;
         release(address_of(w));
         return true;
       }
+      // @model(aw.enqueue_if.promote)
       // A second waiter: promote both into the queue, the older one first.
       {
         std::lock_guard guard(overflow_mutex_);
@@ -126,6 +131,7 @@ class basic_atomic_waker {
     }
   }
 
+  // @model(aw.notify)
   template <class Visitor>
   std::size_t notify(Visitor&& visitor) {
     std::size_t delivered = 0;
@@ -141,12 +147,14 @@ class basic_atomic_waker {
         detail::wake_list batch;
         {
           std::lock_guard guard(overflow_mutex_);
+          // @model(aw.notify.multi)
           if (!still_multi()) {
             again = true;
           } else {
             for (;;) {
               detail::waiter* head = overflow_.front();
               if (visitor(head) != visit::wake || head == nullptr) {
+                // @model(aw.notify.drain)
                 if (head == nullptr) release(empty_slot);  // drained: back to the slot
                 break;
               }
@@ -165,6 +173,7 @@ class basic_atomic_waker {
         break;
       }
       if (!claim(s)) continue;
+      // @model(aw.notify.single)
       detail::waiter* head = s == empty_slot ? nullptr : waiter_at(s);
       if (visitor(head) == visit::wake && head != nullptr) {
         head->linked = false;
@@ -181,6 +190,7 @@ class basic_atomic_waker {
     return delivered;
   }
 
+  // @model(aw.cancel)
   bool cancel(detail::waiter& w) {
     detail::backoff backoff;
     for (;;) {
@@ -192,6 +202,7 @@ class basic_atomic_waker {
       if (s == multi) {
         std::lock_guard guard(overflow_mutex_);
         if (!still_multi()) continue;
+        // @model(aw.cancel.multi)
         if (!w.linked) return false;
         overflow_.remove(w);
         // The last waiter left: back to the slot. A Semaphore would also get
@@ -199,6 +210,7 @@ class basic_atomic_waker {
         if (overflow_.empty()) release(empty_slot);
         return true;
       }
+      // @model(aw.cancel.single)
       if (s != address_of(w)) return false;  // a notify detached w
       // acquire on success: pairs with the release() of a notifier that
       // claimed the slot, read w's fields and put w back; w's frame may be

@@ -99,6 +99,7 @@ class basic_futex {
     // sleepers_/coroutine-count loads below after the bump.
     epoch_.fetch_add(1, std::memory_order_acq_rel);
     stats_.on_wake(1);
+  // @model(futex.notify)
     // relaxed: see enqueue_if; the increment happens-before this load.
     if (sleepers_.load(std::memory_order_relaxed) != 0) detail::wake_address_all(epoch_);
     if (coroutines_.load(std::memory_order_relaxed) != 0) return deliver_coroutines();
@@ -144,12 +145,14 @@ class basic_futex {
     // chain carries the increment and the ticket read to it.
     sleepers_.fetch_add(1, std::memory_order_relaxed);
     w.ticket = epoch_.load(std::memory_order_acquire);  // pairs with notify()'s release bump
+  // @model(futex.enqueue_kernel_sleeper)
     if (pred()) return true;
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
 
   bool moved(const detail::waiter& w) const noexcept {
+    // @model(futex.enqueue.ticket)
     // acquire: pairs with notify()'s bump (the primitive's state change is
     // visible to a sleeper that sees the new epoch).
     return epoch_.load(std::memory_order_acquire) != w.ticket;

@@ -143,6 +143,7 @@ class basic_uring_futex : public basic_futex<Stats> {
     return this->enqueue_kernel_sleeper(w, pred);
   }
 
+  // @model(uf.cancel)
   bool cancel(csync::detail::waiter& w) {
     if (!uses_ring(w)) return base::cancel(w);
     // acquire: pairs with arm()'s release exchange, so w's fields are ours.
@@ -171,6 +172,7 @@ class basic_uring_futex : public basic_futex<Stats> {
     }
   }
 
+  // @model(uf.arm)
   void arm(csync::detail::waiter& w) {
     if (!uses_ring(w)) return base::arm(w);
     detail_uring_futex::settle_private_futex_hash();
@@ -194,6 +196,7 @@ class basic_uring_futex : public basic_futex<Stats> {
     sqe->addr3 = compat::futex_bitset_match_any;
     ring.bind(sqe, w.item);
     if (w.deadline) link_deadline(ring, *sqe, w);
+    // @model(uf.arm.cancel_requested)
     if (prev == detail_uring_futex::cancel_requested) {
       // A stop request raced the re-arm. The stop callback runs once, so no
       // other canceller can appear: cancel right behind the wait (the kernel
@@ -214,6 +217,7 @@ class basic_uring_futex : public basic_futex<Stats> {
   }
 
   /// The FUTEX_WAIT's CQE, on the waiter's loop thread.
+  // @model(uf.on_cqe)
   static void on_cqe(runtime::work_item* item) noexcept {
     csync::detail::waiter& w = csync::detail::waiter_of(item);
     const int res = item->result;
@@ -228,6 +232,7 @@ class basic_uring_futex : public basic_futex<Stats> {
     // cancel item's load below.
     const std::uint32_t prev =
         w.kernel_wait.exchange(detail_uring_futex::idle, std::memory_order_acq_rel);
+    // @model(uf.on_cqe.completed_early)
     if (prev == detail_uring_futex::cancelling) {
       // cancel_item is queued on this loop and will run after us: it must
       // find the frame alive, so it resumes the primitive instead of us.
@@ -235,11 +240,13 @@ class basic_uring_futex : public basic_futex<Stats> {
       if (res == 0) self.forward();
       return;
     }
+    // @model(uf.on_cqe.forward)
     if (prev == detail_uring_futex::cancel_submitted && res == 0) self.forward();
     resume_primitive(w);
   }
 
   /// Posted by cancel(); runs on the waiter's loop thread.
+  // @model(uf.on_cancel_item)
   static void on_cancel_item(runtime::work_item* item) noexcept {
     csync::detail::waiter& w = csync::detail::waiter_of_cancel(item);
     std::uint32_t expected = detail_uring_futex::cancelling;
@@ -277,6 +284,7 @@ class basic_uring_futex : public basic_futex<Stats> {
     w.deadline_armed = true;
   }
 
+  // @model(uf.submit_cancel)
   static void submit_cancel(runtime::uring_backend& ring, csync::detail::waiter& w) noexcept {
     io_uring_sqe* sqe = ring.get_sqe();
     io_uring_prep_cancel64(sqe, reinterpret_cast<std::uintptr_t>(&w.item), 0);
@@ -291,6 +299,7 @@ class basic_uring_futex : public basic_futex<Stats> {
   }
 
   /// A wake landed on a wait we were cancelling: pass it on.
+  // @model(uf.forward)
   void forward() { this->notify([](csync::detail::waiter*) { return visit::stop; }); }
 };
 
