@@ -44,8 +44,8 @@ for patch in "${patches[@]}"; do
   fi
   tree="$work/$name"
   mkdir -p "$tree"
-  # The committed tree plus the working copy's changes to tracked files.
-  git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$tree"
+  # The working tree as git sees it: tracked and untracked, not ignored, files.
+  git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$tree"
   if ! (cd "$tree" && git apply -C1 "$root/$patch" 2>/dev/null); then
     echo "perturbation-mutants: $patch no longer applies to this tree; regenerate it" >&2
     exit 2
@@ -58,26 +58,42 @@ for patch in "${patches[@]}"; do
   cmake --build "$tree/build" -j "$(nproc)" --target conformance_test conformance_test_perturbed \
     >"$work/$name.build.log" 2>&1 || { tail -40 "$work/$name.build.log"; exit 2; }
 
-  declare -A caught=()
+  declare -A caught=() reproduced=()
   for variant in conformance_test conformance_test_perturbed; do
     caught[$variant]=0
+    reproduced[$variant]=0
     for ((i = 1; i <= runs; i++)); do
       log="$work/$name.$variant.$i.log"
       rc=0
-      CSYNC_TEST_WATCHDOG_SECONDS=10 timeout 300 "$tree/build/tests/$variant" \
-        --gtest_filter="$filter" >"$log" 2>&1 || rc=$?
+      # In a subshell, so the shell's "Aborted" notice goes to the log too.
+      (CSYNC_TEST_WATCHDOG_SECONDS=10 timeout 300 "$tree/build/tests/$variant" \
+        --gtest_filter="$filter") >"$log" 2>&1 || rc=$?
       if ((rc != 0)); then
         caught[$variant]=$((caught[$variant] + 1))
         first=$(grep -m1 -E "^\[  FAILED  \]|hang|watchdog" "$log" || echo "exit $rc")
         seed=$(grep -m1 -o "CSYNC_PERTURB_SEED=[0-9]*" "$log" || true)
         echo "  $variant run $i: caught ($first${seed:+; $seed})"
+        if [[ -n "$seed" ]]; then
+          # Does the printed seed reproduce it? (Likely, not certain: the OS
+          # scheduler is not seeded; see schedule_perturbation.hpp.)
+          again=0
+          (env "$seed" CSYNC_TEST_WATCHDOG_SECONDS=10 timeout 300 "$tree/build/tests/$variant" \
+            --gtest_filter="$filter") >"$log.again" 2>&1 || again=$?
+          if ((again != 0)); then
+            reproduced[$variant]=$((reproduced[$variant] + 1))
+            echo "    rerun with $seed: caught again"
+          else
+            echo "    rerun with $seed: passed"
+          fi
+        fi
       else
         echo "  $variant run $i: passed"
       fi
     done
   done
-  summary+=("$(printf '%-42s plain %d/%d   perturbed %d/%d' "$name" \
-    "${caught[conformance_test]}" "$runs" "${caught[conformance_test_perturbed]}" "$runs")")
+  summary+=("$(printf '%-42s plain %d/%d   perturbed %d/%d (seed rerun caught it again: %d/%d)' \
+    "$name" "${caught[conformance_test]}" "$runs" "${caught[conformance_test_perturbed]}" "$runs" \
+    "${reproduced[conformance_test_perturbed]}" "${caught[conformance_test_perturbed]}")")
   ((caught[conformance_test_perturbed] > 0)) || status=1
   rm -rf "$tree"
 done

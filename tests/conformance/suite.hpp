@@ -31,6 +31,7 @@
 //  6 timeouts         TryAcquireForTimesOut, TimeoutsRacingReleasesConservePermits
 //  7 cancellation     SemaphoreCancellationConservesPermits, MutexCancellationUnderContention,
 //                     CondvarCancellationUnderNotifies, CancelledHeadDoesNotStrandPermits,
+//                     CancelledLoneWaiterClearsQueuedFlag,
 //                     CancelledCondvarWaiterForwardsNotification, StopRequestedBeforeWait
 //  8 destruction      SemaphoreDestroyedAfterWaitersLeave, MutexDestroyedByLastUser,
 //                     CondvarDestroyedByLastWaiter, CondvarDestroyedAfterWaitersGiveUp,
@@ -1135,6 +1136,34 @@ TYPED_TEST_P(Conformance, CancelledHeadDoesNotStrandPermits) {
   }
 }
 
+/// Regression, found by model checking (primitives/models/semaphore.pml,
+/// mutant NO_AFTER_CANCEL): a waiter that gives up while alone in the queue
+/// must clear the semaphore's queued flag on its way out (after_cancel runs
+/// the notify visitor, which sees the empty queue). Left set, the flag makes
+/// every later fifo acquirer -- try_acquire included -- queue behind nobody,
+/// while the permit sits free. CancelledHeadDoesNotStrandPermits cannot see
+/// this: there a later release rescues the waiter behind the cancelled head.
+TYPED_TEST_P(Conformance, CancelledLoneWaiterClearsQueuedFlag) {
+  CSYNC_COMBO_TYPES();
+  for (fairness f : policies<S>()) {
+    SCOPED_TRACE(to_string(f));
+    csync::Semaphore<PS> sem(0, f);
+    cancel_slot slot(csync_test::sanitized ? 200ms : 50ms);
+    std::atomic<int> result{-1};
+    auto worker = [&](std::size_t) -> Task<> {
+      result = (co_await K::acquire_cancellable(sem, 2, slot)) ? 1 : 0;
+    };
+    auto workers = K::start(1, worker);
+    spin_until([&] { return sem.strategy().registrations() >= 1; }, "the waiter registers");
+    slot.fire();  // threads: the waiter times out by itself
+    workers.join();
+    EXPECT_EQ(result.load(), 0);
+    sem.release(1);
+    EXPECT_TRUE(sem.try_acquire(1)) << "one permit free, nobody waiting, and try_acquire refused it";
+    EXPECT_EQ(sem.available(), 0u);
+  }
+}
+
 /// Two condvar waiters, the first cancellable; its cancellation races a
 /// notify_one. Whoever the notification reached must act on it: either the
 /// first consumed the token (co_await yields true), or the notification
@@ -1600,6 +1629,7 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance,
                             SemaphoreCancellationConservesPermits,
                             MutexCancellationUnderContention, CondvarCancellationUnderNotifies,
                             CancelledHeadDoesNotStrandPermits,
+                            CancelledLoneWaiterClearsQueuedFlag,
                             CancelledCondvarWaiterForwardsNotification, StopRequestedBeforeWait,
                             SemaphoreDestroyedAfterWaitersLeave, MutexDestroyedByLastUser,
                             CondvarDestroyedByLastWaiter, CondvarDestroyedAfterWaitersGiveUp,
