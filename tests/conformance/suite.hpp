@@ -1139,26 +1139,30 @@ TYPED_TEST_P(Conformance, CancelledHeadDoesNotStrandPermits) {
 /// Regression, found by model checking (primitives/models/semaphore.pml,
 /// mutant NO_AFTER_CANCEL): a waiter that gives up while alone in the queue
 /// must clear the semaphore's queued flag on its way out (after_cancel runs
-/// the notify visitor, which sees the empty queue). Left set, the flag makes
-/// every later fifo acquirer -- try_acquire included -- queue behind nobody,
-/// while the permit sits free. CancelledHeadDoesNotStrandPermits cannot see
-/// this: there a later release rescues the waiter behind the cancelled head.
+/// the notify visitor, which sees the empty queue). Here the waiter wants 2,
+/// the only release (of 1) comes while it is queued and cannot serve it, then
+/// it gives up. Left set, the flag makes every later fifo acquirer --
+/// try_acquire included -- queue behind nobody while the permit sits free,
+/// and no further release comes to clear it. CancelledHeadDoesNotStrandPermits
+/// cannot see this: there the waiter behind the head is woken anyway.
 TYPED_TEST_P(Conformance, CancelledLoneWaiterClearsQueuedFlag) {
   CSYNC_COMBO_TYPES();
   for (fairness f : policies<S>()) {
     SCOPED_TRACE(to_string(f));
     csync::Semaphore<PS> sem(0, f);
-    cancel_slot slot(csync_test::sanitized ? 200ms : 50ms);
+    cancel_slot slot(csync_test::sanitized ? 600ms : 300ms);
     std::atomic<int> result{-1};
     auto worker = [&](std::size_t) -> Task<> {
       result = (co_await K::acquire_cancellable(sem, 2, slot)) ? 1 : 0;
     };
     auto workers = K::start(1, worker);
     spin_until([&] { return sem.strategy().registrations() >= 1; }, "the waiter registers");
+    sem.release(1);  // queued waiter wants 2: nobody can be served
+    const bool released_while_queued = result.load() == -1;
     slot.fire();  // threads: the waiter times out by itself
     workers.join();
+    EXPECT_TRUE(released_while_queued) << "the waiter gave up before the release";
     EXPECT_EQ(result.load(), 0);
-    sem.release(1);
     EXPECT_TRUE(sem.try_acquire(1)) << "one permit free, nobody waiting, and try_acquire refused it";
     EXPECT_EQ(sem.available(), 0u);
   }
