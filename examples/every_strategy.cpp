@@ -1,7 +1,8 @@
 // examples/every_strategy.cpp
 // -----------------------------------------------------------------------------
-// Exercises every strategy this machine offers (the four portable ones, and
-// futex and uring_futex on Linux) with every primitive and both
+// Exercises every strategy this machine offers (the four portable ones,
+// futex on Linux and Windows, uring_futex on Linux, iocp on Windows) with
+// every primitive and both
 // waiter kinds, checks the results, and prints what each run cost in wake-ups.
 // It is a demonstration, not a benchmark: the timings are single runs on a
 // loaded machine (csync-bench, with repetitions and peers, is the tool for
@@ -18,7 +19,8 @@
 // Exit status: 0 when every check held, 1 otherwise.
 // -----------------------------------------------------------------------------
 #include <csync/csync.hpp>
-#include <csync/strategies/futex.hpp>        // Linux only; defines CSYNC_HAVE_FUTEX
+#include <csync/strategies/futex.hpp>        // Linux and Windows; defines CSYNC_HAVE_FUTEX
+#include <csync/strategies/iocp.hpp>         // Windows; defines CSYNC_HAVE_IOCP
 #include <csync/strategies/uring_futex.hpp>  // needs the io_uring backend
 
 #include <atomic>
@@ -27,6 +29,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -192,12 +195,18 @@ int main() {
 #if defined(CSYNC_HAVE_FUTEX)
   ok &= run_strategy<csync::strategy::basic_futex>();
 #else
-  std::printf("%-15s unavailable: futex(2) is Linux-only\n", "futex");
+  std::printf("%-15s unavailable: needs futex(2) (Linux) or WaitOnAddress (Windows)\n", "futex");
 #endif
 #if defined(CSYNC_HAVE_URING_FUTEX)
   ok &= run_strategy<csync::strategy::basic_uring_futex>();
 #else
   std::printf("%-15s unavailable: built without the io_uring backend\n", "uring_futex");
+#endif
+#if defined(CSYNC_HAVE_IOCP)
+  ok &= run_strategy<csync::strategy::basic_iocp>();
+#else
+  const std::string_view why = csync::strategy::iocp::availability().reason;
+  std::printf("%-15s unavailable: %.*s\n", "iocp", int(why.size()), why.data());
 #endif
   std::printf("\n%s\n", ok ? "all checks passed" : "SOME CHECKS FAILED");
   return ok ? 0 : 1;

@@ -6,7 +6,9 @@
 #   scripts/install-deps.sh pkg...     # the packages below plus pkg...
 set -euo pipefail
 
-# One package per line; extend here. Planned: mingw-w64 wine.
+# One package per line; extend here. Steps with heavy extras pass them as
+# arguments instead: scripts/test-windows.sh adds the mingw-w64 toolchain and
+# Wine (g++-mingw-w64-x86-64-posix mingw-w64 wine wine64).
 PACKAGES=(
   build-essential
   cmake

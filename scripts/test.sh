@@ -2,10 +2,13 @@
 # Configure, build and test csync under each CMake preset, then print a timing
 # summary. Root on Debian 12 (installs missing packages first).
 #
-#   scripts/test.sh                 # presets default asan tsan, then fuzz
+#   scripts/test.sh                 # presets default asan tsan, then fuzz, then windows
 #   scripts/test.sh default         # just one (any preset in CMakePresets.json)
 #   scripts/test.sh fuzz            # only the scenario-loader fuzz run
 #                                   # (scripts/fuzz-scenario.sh, CSYNC_FUZZ_SECONDS, default 30)
+#   scripts/test.sh windows         # only the Windows step: scripts/test-windows.sh
+#                                   # (mingw-w64 cross build of the `windows` preset, its
+#                                   # tests and csync-bench quick.json under Wine)
 #   CTEST_ARGS="-L unit" scripts/test.sh   # extra ctest arguments
 #
 # Every preset runs even if an earlier one fails; the exit status is non-zero
@@ -26,7 +29,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install-deps.sh
 
 presets=("$@")
-((${#presets[@]})) || presets=(default asan tsan fuzz)
+((${#presets[@]})) || presets=(default asan tsan fuzz windows)
 jobs="$(nproc)"
 read -r -a ctest_args <<<"${CTEST_ARGS:-}"
 
@@ -57,6 +60,11 @@ for preset in "${presets[@]}"; do
   status[$preset]=ok
   if [[ "$preset" == fuzz ]]; then
     step fuzz run scripts/fuzz-scenario.sh "${CSYNC_FUZZ_SECONDS:-30}" || true
+    continue
+  fi
+  if [[ "$preset" == windows ]]; then
+    # Its own configure/build/test (and Wine prefix); CTEST_ARGS apply there too.
+    step windows run scripts/test-windows.sh || true
     continue
   fi
   wrapper=()

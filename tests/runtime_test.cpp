@@ -238,6 +238,9 @@ std::string expected_default_backend() {
 #if CSYNC_HAVE_URING_BACKEND
   if (csync::runtime::probe_uring().ring_ok) return "io_uring";
 #endif
+#if CSYNC_HAVE_IOCP_BACKEND
+  if (csync::runtime::probe_iocp().port_ok) return "iocp";
+#endif
   return "portable";
 }
 

@@ -8,6 +8,7 @@
 
 #include <csync/csync.hpp>
 #include <csync/strategies/futex.hpp>
+#include <csync/strategies/iocp.hpp>
 #include <csync/strategies/uring_futex.hpp>
 
 #include "peers.hpp"
@@ -103,6 +104,25 @@ strategy_runner csync_runner() {
   return r;
 }
 
+/// A csync strategy that is not compiled on this platform: listed, so that
+/// scenarios naming it load everywhere, and every cell reports it
+/// "unavailable" with `reason`.
+[[maybe_unused]] strategy_runner not_compiled_runner(std::string name, std::string reason,
+                                                     bool spin_budget) {
+  strategy_runner r;
+  r.name = std::move(name);
+  r.has_spin_budget = spin_budget;
+  r.unavailable_reason = std::move(reason);
+  r.supports = [](workload_kind w, waiter_kind k) {
+    return w != workload_kind::mixed_io || k == waiter_kind::coroutines;
+  };
+  r.refuses = [](const cell_params&) { return std::optional<std::string>{}; };
+  r.run = [name = r.name](const cell_params&, const run_control&) -> repetition_result {
+    throw std::logic_error("csync-bench: strategy " + name + " is not compiled here");
+  };
+  return r;
+}
+
 /// A peer (thread waiters only): a semaphore for the semaphore workloads
 /// and, where it has one, a Kit (mutex + condition variable) for the
 /// condvar workloads.
@@ -141,10 +161,24 @@ std::vector<strategy_runner> build() {
   all.push_back(csync_runner<csync::strategy::basic_intrusive_list<csync::counting_stats>>());
 #if defined(CSYNC_HAVE_FUTEX)
   all.push_back(csync_runner<csync::strategy::basic_futex<csync::counting_stats>>());
+#else
+  all.push_back(not_compiled_runner(
+      "futex", "strategy::futex is compiled on Linux (futex(2)) and Windows (WaitOnAddress) only",
+      true));
 #endif
 #if defined(CSYNC_HAVE_URING_FUTEX)
   all.push_back(csync_runner<csync::strategy::basic_uring_futex<csync::counting_stats>>());
+#elif defined(_WIN32)
+  all.push_back(not_compiled_runner(
+      "uring_futex", "io_uring is a Linux kernel interface; strategy::uring_futex is compiled out on Windows",
+      true));
+#else
+  all.push_back(not_compiled_runner(
+      "uring_futex", "built without the io_uring backend (not Linux, CSYNC_WITH_URING=0 or no liburing)",
+      true));
 #endif
+  // Compiled everywhere; availability() is false off Windows, with the reason.
+  all.push_back(csync_runner<csync::strategy::basic_iocp<csync::counting_stats>>());
   all.push_back(peer_runner<peers::std_counting_semaphore>(
       "std_counting_semaphore", [](const cell_params& p) -> std::optional<std::string> {
         if (p.weight != 1) return "std::counting_semaphore has no weighted acquire (weight must be 1)";

@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
   CLI::App app{"csync-bench: run a scenario of synchronization benchmarks and write a JSON report.",
                "csync-bench"};
   app.footer(exit_codes_help);
+  // CLI11 reads "/x" as an option on Windows by default; csync-bench's
+  // arguments are paths, which under Wine are often Unix paths ("/work/...").
+  app.allow_windows_style_options(false);
   app.require_subcommand(1);
 
   csync::bench::run_options options;

@@ -1,7 +1,7 @@
 // harness/src/metrics.cpp -- see metrics.hpp.
 #include "metrics.hpp"
 
-#include <sys/resource.h>
+#include "platform.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -100,19 +100,15 @@ nlohmann::json fairness_summary::to_json() const {
 // ---- thread_usage ---------------------------------------------------------------
 
 thread_usage thread_usage::now() noexcept {
-  rusage ru{};
-  getrusage(RUSAGE_THREAD, &ru);
-  auto ns = [](const timeval& tv) {
-    return static_cast<std::uint64_t>(tv.tv_sec) * 1'000'000'000u +
-           static_cast<std::uint64_t>(tv.tv_usec) * 1'000u;
-  };
-  return {ns(ru.ru_utime), ns(ru.ru_stime), static_cast<std::uint64_t>(ru.ru_nvcsw),
-          static_cast<std::uint64_t>(ru.ru_nivcsw)};
+  const platform::thread_times t = platform::current_thread_times();
+  const bool known = t.voluntary_switches.has_value() && t.involuntary_switches.has_value();
+  return {t.user_ns, t.sys_ns, t.voluntary_switches.value_or(0),
+          t.involuntary_switches.value_or(0), known};
 }
 
 thread_usage thread_usage::operator-(const thread_usage& e) const noexcept {
   return {user_ns - e.user_ns, sys_ns - e.sys_ns, voluntary_switches - e.voluntary_switches,
-          involuntary_switches - e.involuntary_switches};
+          involuntary_switches - e.involuntary_switches, switches_known && e.switches_known};
 }
 
 thread_usage& thread_usage::operator+=(const thread_usage& o) noexcept {
@@ -120,6 +116,7 @@ thread_usage& thread_usage::operator+=(const thread_usage& o) noexcept {
   sys_ns += o.sys_ns;
   voluntary_switches += o.voluntary_switches;
   involuntary_switches += o.involuntary_switches;
+  switches_known = switches_known && o.switches_known;
   return *this;
 }
 

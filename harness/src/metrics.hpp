@@ -6,8 +6,10 @@
 //                       two: <= 3.2% relative error), mergeable across
 //                       workers, exact count / min / max / sum.
 //   fairness            Jain's index, relative stddev, min/max ops per worker.
-//   thread_usage        getrusage(RUSAGE_THREAD) deltas: user and system CPU,
-//                       voluntary and involuntary context switches.
+//   thread_usage        per-thread deltas (platform.hpp): user and system CPU,
+//                       voluntary and involuntary context switches (Linux
+//                       getrusage(RUSAGE_THREAD); Windows GetThreadTimes, no
+//                       switch counts: switches_known is false there).
 //   summary             median, mean, stddev and a 95% bootstrap CI of the
 //                       median over the repetitions of a cell.
 //   burn_for            busy work of a given length (critical section, think
@@ -86,12 +88,15 @@ struct fairness_summary {
   nlohmann::json to_json() const;
 };
 
-/// getrusage(RUSAGE_THREAD) of the calling thread.
+/// CPU time and context switches of the calling thread (platform::current_thread_times).
 struct thread_usage {
   std::uint64_t user_ns = 0;
   std::uint64_t sys_ns = 0;
   std::uint64_t voluntary_switches = 0;
   std::uint64_t involuntary_switches = 0;
+  /// False where the platform has no cheap per-thread switch count (Windows):
+  /// the switch fields are then 0 and the report says null.
+  bool switches_known = true;
 
   static thread_usage now() noexcept;
   thread_usage operator-(const thread_usage& earlier) const noexcept;

@@ -1,15 +1,12 @@
 // harness/src/report.cpp -- see report.hpp.
 #include "report.hpp"
 
-#include <sched.h>
-#include <sys/utsname.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -17,9 +14,11 @@
 #if __has_include(<csync/detail/uring_probe.hpp>)
 #include <csync/detail/uring_probe.hpp>
 #endif
+#include <csync/detail/iocp_probe.hpp>
 #include <csync/runtime/loop.hpp>
 
 #include "metrics.hpp"
+#include "platform.hpp"
 
 #ifndef CSYNC_BENCH_GIT_SHA
 #define CSYNC_BENCH_GIT_SHA "unknown"
@@ -34,24 +33,8 @@
 namespace csync::bench {
 namespace {
 
-std::string first_line_starting(const char* path, const std::string& prefix) {
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(prefix, 0) == 0) return line;
-  }
-  return {};
-}
-
-std::string cpu_model() {
-  const std::string line = first_line_starting("/proc/cpuinfo", "model name");
-  const auto colon = line.find(':');
-  return colon == std::string::npos ? "unknown" : line.substr(colon + 2);
-}
-
 std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
+  const std::tm tm = platform::utc(std::time(nullptr));
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
@@ -63,9 +46,22 @@ nlohmann::json io_uring_context() {
   return {{"ring", probe.ring_ok ? "available" : "unavailable: " + std::string(probe.ring_reason)},
           {"futex", probe.futex_ok ? "available" : "unavailable: " + std::string(probe.futex_reason)}};
 #else
-  return {{"ring", "unavailable: built without liburing"},
-          {"futex", "unavailable: built without liburing"}};
+  const std::string why = "unavailable: " + csync::runtime::probe_uring().ring_reason;
+  return {{"ring", why}, {"futex", why}};
 #endif
+}
+
+/// {port, wait_completion_packet}: "available" or "unavailable: <reason>".
+nlohmann::json iocp_context() {
+  const auto& probe = csync::runtime::probe_iocp();
+  return {{"port", probe.port_ok ? "available" : "unavailable: " + probe.port_reason},
+          {"wait_completion_packet",
+           probe.wait_packet_ok ? "available" : "unavailable: " + probe.wait_packet_reason}};
+}
+
+template <class T>
+nlohmann::json or_null(const std::optional<T>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json();
 }
 
 std::string compiler_name() {
@@ -87,50 +83,37 @@ std::string loop_backend_choice() {
 
 }  // namespace
 
-std::uint64_t steal_ticks() {
-  // "cpu  user nice system idle iowait irq softirq steal ..."
-  std::istringstream fields(first_line_starting("/proc/stat", "cpu "));
-  std::string label;
-  std::uint64_t value = 0, steal = 0;
-  fields >> label;
-  for (int i = 0; i < 8 && fields >> value; ++i) steal = value;
-  return steal;
-}
+nlohmann::json steal_ticks() { return or_null(platform::steal_ticks()); }
 
 nlohmann::json capture_context() {
-  char host[256] = "unknown";
-  gethostname(host, sizeof host - 1);
-  utsname u{};
-  uname(&u);
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  const int cpus_allowed =
-      sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : -1;
-  double load[3] = {0, 0, 0};
-  getloadavg(load, 3);
+  const std::size_t allowed = platform::allowed_cpus().size();
   return {
-      {"host", host},
-      {"platform", "linux"},
-      {"cpu_model", cpu_model()},
-      {"cpus_online", sysconf(_SC_NPROCESSORS_ONLN)},
-      {"cpus_allowed", cpus_allowed},
-      {"kernel", std::string(u.sysname) + " " + u.release + " " + u.version},
-      {"machine", u.machine},
+      {"host", platform::host_name()},
+      {"platform", platform::name()},
+      // Non-null (e.g. "wine 8.0 (host Linux 6.1.0)"): the numbers say
+      // nothing about the platform named above; plots keep such runs apart.
+      {"emulator", or_null(platform::emulator())},
+      {"cpu_model", platform::cpu_model()},
+      {"cpus_online", platform::cpus_online()},
+      {"cpus_allowed", allowed == 0 ? -1 : static_cast<long>(allowed)},
+      {"kernel", platform::kernel()},
+      {"machine", platform::machine()},
       {"compiler", compiler_name()},
       {"cxx_flags", CSYNC_BENCH_CXX_FLAGS},
       {"build_type", CSYNC_BENCH_BUILD_TYPE},
       {"csync_git_sha", CSYNC_BENCH_GIT_SHA},
       {"date", utc_now()},
-      {"load_average", {load[0], load[1], load[2]}},
+      {"load_average", or_null(platform::load_average())},
       {"steal_ticks_at_start", steal_ticks()},
       {"io_uring", io_uring_context()},
+      {"iocp", iocp_context()},
       {"loop_backend", loop_backend_choice()},
       {"timer_cost_ns", timer_cost_ns()},
   };
 }
 
 void write_atomically(const std::string& path, const std::string& contents) {
-  const std::string temp = path + ".tmp." + std::to_string(::getpid());
+  const std::string temp = path + ".tmp." + std::to_string(platform::process_id());
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     if (!out) throw std::runtime_error(path + ": cannot create " + temp);
@@ -141,7 +124,7 @@ void write_atomically(const std::string& path, const std::string& contents) {
       throw std::runtime_error(path + ": write failed (disk full?)");
     }
   }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+  if (!platform::replace_file(temp, path)) {
     std::remove(temp.c_str());
     throw std::runtime_error(path + ": cannot replace the report (rename failed)");
   }

@@ -3,7 +3,8 @@
 // The report csync-bench writes (format: docs/report-format.md):
 //
 //   { "schema_version": 1, "tool": "csync-bench",
-//     "context":  { host, cpu, kernel, compiler, git sha, io_uring, ... },
+//     "context":  { host, platform, emulator, cpu, kernel, compiler, git sha,
+//                   io_uring, iocp, ... },
 //     "scenario": { name, description, path, hash },
 //     "run":      { seed, quick, repetitions override, cell order, complete },
 //     "results":  [ one entry per cell, flat ] }
@@ -25,8 +26,9 @@ inline constexpr int report_schema_version = 1;
 /// the numbers. `steal_ticks` is filled in by the runner at the end.
 nlohmann::json capture_context();
 
-/// CPU steal time so far, in USER_HZ ticks, from /proc/stat (0 if unknown).
-std::uint64_t steal_ticks();
+/// CPU steal time so far, in USER_HZ ticks, from /proc/stat; null where the
+/// platform has no such counter (Windows).
+nlohmann::json steal_ticks();
 
 /// Write `report` to `path` atomically. Throws std::runtime_error naming the
 /// path on failure (the previous file, if any, is left intact).

@@ -1,10 +1,6 @@
 // harness/src/runner.cpp -- see runner.hpp.
 #include "runner.hpp"
 
-#include <pthread.h>
-#include <sched.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -16,6 +12,7 @@
 
 #include "catalog.hpp"
 #include "metrics.hpp"
+#include "platform.hpp"
 #include "report.hpp"
 #include "scenario.hpp"
 
@@ -23,36 +20,23 @@ namespace csync::bench {
 
 std::atomic<bool> interrupt_requested{false};
 
-void pin_current_thread(int cpu) noexcept {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-}
+void pin_current_thread(int cpu) noexcept { platform::pin_current_thread(cpu); }
 
 // ---- pinning --------------------------------------------------------------------
 
-static int topology_value(int cpu, const char* file) {
-  std::ifstream in("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/" + file);
-  int v = -1;
-  in >> v;
-  return v;
-}
-
+// Where the topology is unknown (Windows: platform::cpu_topology_id is -1),
+// every CPU looks like a sibling on one core and both orders are CPU index
+// order.
 std::vector<int> pin_order(pinning mode) {
   if (mode == pinning::none) return {};
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return {};
   struct cpu_place {
     int package, core, cpu, sibling_rank;
   };
   std::vector<cpu_place> cpus;
   std::map<std::pair<int, int>, int> seen_on_core;
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
-    if (!CPU_ISSET(cpu, &allowed)) continue;
-    const int package = topology_value(cpu, "physical_package_id");
-    const int core = topology_value(cpu, "core_id");
+  for (const int cpu : platform::allowed_cpus()) {
+    const int package = platform::cpu_topology_id(cpu, "physical_package_id");
+    const int core = platform::cpu_topology_id(cpu, "core_id");
     cpus.push_back({package, core, cpu, seen_on_core[{package, core}]++});
   }
   std::sort(cpus.begin(), cpus.end(), [mode](const cpu_place& a, const cpu_place& b) {
@@ -69,10 +53,8 @@ std::vector<int> pin_order(pinning mode) {
 namespace {
 
 std::size_t allowed_cpus() {
-  cpu_set_t allowed;
-  CPU_ZERO(&allowed);
-  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return 1;
-  return static_cast<std::size_t>(CPU_COUNT(&allowed));
+  const std::size_t n = platform::allowed_cpus().size();
+  return n == 0 ? 1 : n;
 }
 
 // ---- one cell ---------------------------------------------------------------------
@@ -134,8 +116,13 @@ nlohmann::json repetition_json(const cell_params& p, const repetition_result& r,
       {"cpu_user_ns_per_op", per_op(static_cast<double>(d.usage.user_ns), ops)},
       {"cpu_sys_ns_per_op", per_op(static_cast<double>(d.usage.sys_ns), ops)},
       {"wasted_cpu_ns_per_op", per_op(cpu_ns, ops) - useful_ns},
-      {"voluntary_switches_per_op", per_op(static_cast<double>(d.usage.voluntary_switches), ops)},
-      {"involuntary_switches_per_op", per_op(static_cast<double>(d.usage.involuntary_switches), ops)},
+      // null where the platform has no per-thread count (Windows; platform.hpp)
+      {"voluntary_switches_per_op",
+       d.usage.switches_known ? nlohmann::json(per_op(static_cast<double>(d.usage.voluntary_switches), ops))
+                              : nlohmann::json()},
+      {"involuntary_switches_per_op",
+       d.usage.switches_known ? nlohmann::json(per_op(static_cast<double>(d.usage.involuntary_switches), ops))
+                              : nlohmann::json()},
       {"wakes_per_op", per_op(static_cast<double>(r.wakes), ops)},
       {"spurious_per_op", per_op(static_cast<double>(r.spurious), ops)},
       {"futile_per_op", per_op(static_cast<double>(r.futile), ops)},
@@ -356,7 +343,7 @@ void make_quick(cell_params& p) {
 class progress_line {
  public:
   progress_line(std::ostream& err, std::size_t total)
-      : err_(err), total_(total), tty_(::isatty(STDERR_FILENO) == 1), start_(bench_clock::now()) {}
+      : err_(err), total_(total), tty_(platform::stderr_is_terminal()), start_(bench_clock::now()) {}
 
   void show(std::size_t done, const std::string& name) {
     if (!tty_) return;

@@ -37,8 +37,8 @@
 #pragma once
 
 #include <atomic>
-#include <barrier>
 #include <chrono>
+#include <condition_variable>
 #include <coroutine>
 #include <cstdio>
 #include <cstdlib>
@@ -46,6 +46,7 @@
 #include <exception>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -158,13 +159,36 @@ void rescue_semaphore(Sem& sem, std::uint64_t weight) {
   sem.release(drained + weight);
 }
 
+/// `parties` threads meet once, like one phase of std::barrier. Not
+/// std::barrier: libstdc++ 12 builds it on std::atomic::wait, whose notify
+/// does not take the waiter pool's lock where there is no futex to wait on
+/// (mingw-w64), so a wake-up can be lost -- observed under Wine, with
+/// workers that never started. A mutex and a condition variable cannot lose it.
+class start_gate {
+ public:
+  explicit start_gate(std::size_t parties) : left_(parties) {}
+  void arrive_and_wait() {
+    std::unique_lock lock(mutex_);
+    if (--left_ == 0) {
+      cv_.notify_all();
+      return;
+    }
+    cv_.wait(lock, [this] { return left_ == 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::size_t left_;  ///< guarded by mutex_
+};
+
 /// Runs `body(i)` on `n` threads started together; times the run: for a timed
 /// run the controller sleeps `duration_ns` (or until interrupted) and raises
 /// stop; otherwise the run ends when every thread finished.
 template <class Body>
 double run_threads(std::size_t n, shared_state& shared, const run_control& ctl,
                    repetition_data& out, Body body) {
-  std::barrier start(static_cast<std::ptrdiff_t>(n + 1));
+  start_gate start(n + 1);
   std::vector<std::thread> threads;
   threads.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {

@@ -12,9 +12,6 @@
 // -----------------------------------------------------------------------------
 #pragma once
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -24,6 +21,9 @@
 
 #include <csync/csync.hpp>
 #if CSYNC_HAVE_URING_BACKEND
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <csync/runtime/uring_backend.hpp>
 #endif
 

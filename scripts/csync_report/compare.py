@@ -212,6 +212,9 @@ def format_comparison(comparison, baseline, candidate):
     lines = [f"baseline:  {baseline.describe()}",
              f"candidate: {candidate.describe()}"]
     lines += [f"context differs: {d}" for d in context_differences(baseline, candidate)]
+    lines += [f"warning: {r.path} was measured under {r.emulator}: its numbers describe the "
+              f"emulator, not {r.context.get('platform', 'the platform')}"
+              for r in (baseline, candidate) if r.emulator]
     lines += [f"metric: {metric.name} ({comparison.unit or 'no unit'}, {better} is better); "
               f"ratio = candidate median / baseline median; p = two-sided Mann-Whitney U "
               f"over the repetitions", ""]

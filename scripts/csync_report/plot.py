@@ -5,6 +5,9 @@ tasks for coroutine waiters), the run settings and what tells the lines
 apart: strategy, fairness and spin budget (so peers, which carry no fairness
 choice, land in the csync cells' figures). Groups with the same parameters
 from several reports share figures; the lines then carry the report's host.
+A report made under an emulator (context.emulator, e.g. Wine) is never drawn
+with native ones: the emulator joins its groups' parameters, so its cells get
+figures of their own, titled "under <emulator>".
 
 Conventions, the same in every figure: one colour per csync strategy; peers
 grey, dashed, with hollow markers; one marker shape per report.
@@ -41,9 +44,10 @@ MARGIN_LEFT, MARGIN_BOTTOM = 0.8, 0.6
 CHAR_WIDTH = 0.068  # legend, 8 pt
 TITLE_CHAR_WIDTH = 0.085  # suptitle, 10 pt
 ABBREVIATIONS = {"critical_section_ns": "cs", "think_ns": "think", "pinning": "pin",
-                 "queue_capacity": "qcap"}
+                 "queue_capacity": "qcap", "emulator": "under"}
 DESCRIPTIONS = {"critical_section_ns": "critical section", "think_ns": "think",
-                "queue_capacity": "queue capacity", "spin_budget": "spin budget"}
+                "queue_capacity": "queue capacity", "spin_budget": "spin budget",
+                "emulator": "under"}
 UNITS = {"critical_section_ns": " ns", "think_ns": " ns"}
 
 
@@ -314,8 +318,11 @@ def build_groups(reports):
         for cell in report.ok_cells():
             x_name = x_parameter(cell)
             params = cell["parameters"]
-            key = tuple(sorted((k, v) for k, v in params.items()
-                               if k not in RUN_SETTINGS | LINE_PARAMETERS and k != x_name))
+            pairs = [(k, v) for k, v in params.items()
+                     if k not in RUN_SETTINGS | LINE_PARAMETERS and k != x_name]
+            if report.emulator:  # never in the same figure as native numbers
+                pairs.append(("emulator", report.emulator))
+            key = tuple(sorted(pairs))
             group = groups.setdefault(key, Group(key, x_name))
             strategy, variant = params["strategy"], variant_of(params)
             line = group.lines.setdefault((index, strategy, variant),
@@ -425,7 +432,10 @@ def ccdf(histogram):
 
 def median_of_sums(cell, fields):
     """Median over repetitions of the sum of some per-repetition fields."""
-    sums = sorted(sum(rep.get(f) or 0.0 for f in fields) for rep in cell["repetitions"])
+    # A repetition whose fields are all null (e.g. context switches on Windows,
+    # which has no per-thread count) has no value, rather than 0.
+    sums = sorted(sum(rep.get(f) or 0.0 for f in fields) for rep in cell["repetitions"]
+                  if any(rep.get(f) is not None for f in fields))
     if not sums:
         return None
     middle = len(sums) // 2

@@ -27,9 +27,11 @@ CSYNC_STRATEGIES = (
 RUN_SETTINGS = frozenset({"duration_ms", "operations", "warmup_ms", "repetitions"})
 
 # Context entries whose difference changes what a cell measures: told apart
-# when two reports are compared or drawn together.
-CONTEXT_KEYS = ("host", "cpu_model", "cpus_allowed", "kernel", "compiler", "cxx_flags",
-                "build_type", "csync_git_sha", "loop_backend", "io_uring")
+# when two reports are compared or drawn together. `platform` and `emulator`
+# come first: a run under an emulator (Wine) measures the emulator.
+CONTEXT_KEYS = ("platform", "emulator", "host", "cpu_model", "cpus_allowed", "kernel",
+                "compiler", "cxx_flags", "build_type", "csync_git_sha", "loop_backend",
+                "io_uring", "iocp")
 
 
 class ReportError(Exception):
@@ -86,6 +88,12 @@ class Report:
     def host(self):
         return str(self.context.get("host", "unknown host"))
 
+    @property
+    def emulator(self):
+        """The emulator the run was made under (e.g. `wine 8.0 (host Linux 6.1.0)`),
+        or None for a native run (and for reports that predate the key)."""
+        return self.context.get("emulator")
+
     def ok_cells(self):
         return [c for c in self.cells if c["status"] == "ok"]
 
@@ -95,7 +103,8 @@ class Report:
     def describe(self):
         """One line naming the run, for the headers of printed output."""
         ctx = self.context
-        return (f"{self.path} (scenario {self.scenario_name}, host {self.host}, "
+        under = f", {ctx.get('platform', '?')} under {self.emulator}" if self.emulator else ""
+        return (f"{self.path} (scenario {self.scenario_name}, host {self.host}{under}, "
                 f"{short_cpu_model(ctx.get('cpu_model'))}, "
                 f"{ctx.get('cpus_allowed', '?')} CPUs allowed, {ctx.get('date', 'no date')})")
 

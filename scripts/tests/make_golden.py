@@ -145,7 +145,7 @@ def not_ok_cell(index, params, status, reason):
 def report(name, host, cells, reps):
     return {
         "schema_version": 1, "tool": "csync-bench",
-        "context": {"host": host, "platform": "linux", "machine": "x86_64",
+        "context": {"host": host, "platform": "linux", "emulator": None, "machine": "x86_64",
                     "cpu_model": "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz",
                     "cpus_online": 2, "cpus_allowed": 2, "kernel": "Linux 6.1.0 #1 SMP",
                     "compiler": "g++ 12.2.0", "cxx_flags": "-O3 -DNDEBUG",
@@ -153,6 +153,10 @@ def report(name, host, cells, reps):
                     "date": "2026-11-26T00:00:00Z", "load_average": [0.1, 0.1, 0.1],
                     "steal_ticks_at_start": 0, "steal_ticks_at_end": 0,
                     "io_uring": {"ring": "available", "futex": "available"},
+                    "iocp": {"port": "unavailable: I/O completion ports are a Windows API; "
+                                     "this is not a Windows build",
+                             "wait_completion_packet": "unavailable: I/O completion ports are "
+                                                       "a Windows API; this is not a Windows build"},
                     "loop_backend": "io_uring", "timer_cost_ns": 25.0},
         "scenario": {"name": name, "description": "golden test report",
                      "path": f"scenarios/{name}.json", "hash": "0000000000000000"},

@@ -87,6 +87,17 @@ def test_formatted_output(pair):
     assert futex_row.endswith("worse")
 
 
+def test_a_run_under_wine_is_flagged(pair):
+    baseline, candidate = pair
+    candidate.data["context"] = dict(candidate.context, platform="windows",
+                                     emulator="wine 8.0 (host Linux 6.1.0)")
+    text = format_comparison(compare_reports(baseline, candidate), baseline, candidate)
+    assert "context differs: platform: linux -> windows" in text
+    assert "context differs: emulator: None -> wine 8.0 (host Linux 6.1.0)" in text
+    assert f"warning: {candidate.path} was measured under wine 8.0" in text
+    assert "not windows" in text
+
+
 def test_cli_reports_and_exits_0(run_script, golden):
     result = run_script("compare.py", golden("pingpong-baseline.json"),
                         golden("pingpong-candidate.json"))

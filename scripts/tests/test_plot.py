@@ -30,6 +30,27 @@ def test_reports_with_matching_groups_share_figures(golden):
     assert report_labels(reports) == ["golden-a", "golden-b"]
 
 
+def test_a_run_under_wine_never_shares_figures_with_native_ones(golden):
+    path = golden("pingpong-baseline.json")
+    native, wine = load_report(path), load_report(path)
+    wine.data["context"] = dict(native.context, platform="windows",
+                                emulator="wine 8.0 (host Linux 6.1.0)")
+    groups = build_groups([native, wine])
+    assert [g.reports() for g in groups] == [[0], [1]]
+    emulated = next(g for g in groups if g.reports() == [1])
+    assert "under wine 8.0" in emulated.describe()
+    assert "under-wine_8.0" in emulated.slug()
+    assert len({g.slug() for g in groups}) == 2  # no file overwrites another
+
+
+def test_null_switch_counts_are_no_value(golden):
+    from csync_report.plot import median_of_sums
+    cell = {"repetitions": [{"voluntary_switches_per_op": None,
+                             "involuntary_switches_per_op": None}] * 3}
+    assert median_of_sums(cell, ("voluntary_switches_per_op",
+                                 "involuntary_switches_per_op")) is None
+
+
 def test_same_host_labels_name_what_differs(golden):
     path = golden("pingpong-baseline.json")
     first, second = load_report(path), load_report(path)

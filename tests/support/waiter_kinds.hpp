@@ -92,6 +92,9 @@
 #if __has_include(<csync/strategies/uring_futex.hpp>)
 #include <csync/strategies/uring_futex.hpp>
 #endif
+#if __has_include(<csync/strategies/iocp.hpp>)
+#include <csync/strategies/iocp.hpp>
+#endif
 
 // --- build flavour -------------------------------------------------------------
 #if defined(__has_feature)
@@ -131,6 +134,33 @@ inline constexpr bool perturbed = true;
 inline constexpr bool perturbed = false;
 #endif
 
+/// The group start line. Not std::latch on Windows: libstdc++ 12's latch
+/// waits with std::atomic::wait, whose notify skips the waiter pool's lock
+/// where there is no futex (mingw-w64), so the release can be lost --
+/// observed under Wine as workers that never start. A mutex and a
+/// condition variable cannot lose it.
+#if defined(_WIN32)
+class start_latch {
+ public:
+  explicit start_latch(std::ptrdiff_t count) : count_(count) {}
+  void count_down() {
+    std::lock_guard lock(mutex_);
+    if (--count_ == 0) cv_.notify_all();
+  }
+  void wait() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [this] { return count_ <= 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::ptrdiff_t count_;  ///< guarded by mutex_
+};
+#else
+using start_latch = std::latch;
+#endif
+
 /// Iteration counts are sized for the Release build; sanitizers divide them
 /// (TSan runs these mostly-blocking workloads 3-10x slower on 2 cores).
 constexpr std::size_t scaled(std::size_t n, std::size_t tsan_divisor = 4,
@@ -143,14 +173,14 @@ constexpr std::size_t scaled(std::size_t n, std::size_t tsan_divisor = 4,
 /// env CSYNC_TEST_WATCHDOG_SECONDS overrides (scripts/perturbation-mutants.sh
 /// shortens it to count hangs quickly).
 inline std::chrono::nanoseconds watchdog_budget() {
-  return sanitized || perturbed ? 120s : 30s;
-}
-
   if (const char* text = std::getenv("CSYNC_TEST_WATCHDOG_SECONDS"); text && *text) {
     if (const long seconds = std::strtol(text, nullptr, 10); seconds > 0) {
       return std::chrono::seconds(seconds);
     }
   }
+  return sanitized || perturbed ? 120s : 30s;
+}
+
 inline std::string current_test_name() {
   const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
   if (!info) return "(no test)";
@@ -488,11 +518,11 @@ class group {
   std::vector<std::unique_ptr<csync::runtime::Loop>>& loops() { return loops_; }
   /// Every worker thread waits here before it starts, so that all of them
   /// start together (released by open()).
-  const std::shared_ptr<std::latch>& start_line() const { return start_line_; }
+  const std::shared_ptr<start_latch>& start_line() const { return start_line_; }
   void open() { start_line_->count_down(); }
 
  private:
-  std::shared_ptr<std::latch> start_line_ = std::make_shared<std::latch>(1);
+  std::shared_ptr<start_latch> start_line_ = std::make_shared<start_latch>(1);
   std::unique_ptr<watchdog> dog_;
   std::vector<std::unique_ptr<csync::runtime::Loop>> loops_;
   std::vector<std::thread> threads_;
@@ -723,6 +753,9 @@ static_assert(std::is_same_v<csync::strategy::futex, family<csync::strategy::bas
 #if defined(CSYNC_HAVE_URING_FUTEX)
 static_assert(std::is_same_v<csync::strategy::uring_futex,
                              family<csync::strategy::basic_uring_futex>::plain>);
+#endif
+#if defined(CSYNC_HAVE_IOCP)
+static_assert(std::is_same_v<csync::strategy::iocp, family<csync::strategy::basic_iocp>::plain>);
 #endif
 static_assert(csync::wakeup_strategy<probe<csync::default_strategy>>);
 

@@ -8,7 +8,9 @@
 //                             backend interface, work_queue) and
 //                             <csync/runtime/portable_backend.hpp>;
 //   <csync/runtime/uring_backend.hpp>  the io_uring backend (Linux), the
-//                             probe, uring_backend_of(), uring_submit().
+//                             probe, uring_backend_of(), uring_submit();
+//   <csync/runtime/iocp_backend.hpp>   the IOCP backend (Windows), the
+//                             probe, iocp_backend_of().
 // The contracts (memory ordering, lifetimes, where things run) are stated in
 // those headers.
 // -----------------------------------------------------------------------------
@@ -18,5 +20,6 @@
 #include <csync/runtime/loop.hpp>
 #include <csync/runtime/portable_backend.hpp>
 #include <csync/runtime/uring_backend.hpp>
+#include <csync/runtime/iocp_backend.hpp>
 #include <csync/runtime/work_item.hpp>
 #include <csync/task.hpp>

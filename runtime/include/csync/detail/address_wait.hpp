@@ -10,15 +10,27 @@
 //
 // Linux: futex(2) FUTEX_WAIT_BITSET_PRIVATE with an absolute CLOCK_MONOTONIC
 // deadline (std::chrono::steady_clock is CLOCK_MONOTONIC on Linux) and
-// FUTEX_WAKE_PRIVATE. Elsewhere: std::atomic::wait/notify for untimed waits and
-// a bounded sleep-poll for timed ones (Windows gets WaitOnAddress with its IOCP
-// issue).
+// FUTEX_WAKE_PRIVATE. Windows: WaitOnAddress / WakeByAddressSingle /
+// WakeByAddressAll (Windows 8+, import library `synchronization`; csync's
+// CMake target links it), the Windows analogue of futex(2): compare the word,
+// sleep, woken by address. Its timeout is relative and in milliseconds, so a
+// timed wait sleeps for the time left until `deadline` rounded *up* to a
+// millisecond, and a wait that the system ends a little early (timer
+// granularity) returns true -- a spurious wake-up the caller re-checks --
+// rather than false before the deadline. A timeout is reported as FALSE with
+// GetLastError() == ERROR_TIMEOUT (1460; not WAIT_TIMEOUT, 258, which the
+// completion-port waits report). Elsewhere: std::atomic::wait/notify for
+// untimed waits and a bounded sleep-poll for timed ones.
 //
 // Lifetime: waking an address whose owner has already returned (and perhaps
 // reused the memory) is harmless here. futex(2) only hashes the address; at
 // worst a later sleeper on reused memory sees a spurious wake-up, which every
 // caller tolerates. csync relies on this: a notifier publishes its hand-over
 // store and *then* wakes, so the waiter may leave between the two.
+// WakeByAddress* likewise only looks the address up among the sleepers and
+// never reads the memory (from source: it is documented to take any address,
+// and Rust's std and other futex-style parkers on Windows rely on the same
+// store-then-wake order).
 // -----------------------------------------------------------------------------
 #pragma once
 
@@ -35,6 +47,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #define CSYNC_DETAIL_HAVE_FUTEX 1
+#elif defined(_WIN32)
+#include <csync/detail/win32.hpp>
+#define CSYNC_DETAIL_HAVE_WAIT_ON_ADDRESS 1
 #else
 #include <thread>
 #endif
@@ -90,6 +105,44 @@ inline void wake_address_one(std::atomic<std::uint32_t>& word) noexcept {
 
 inline void wake_address_all(std::atomic<std::uint32_t>& word) noexcept {
   futex_syscall(&word, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, 0);
+}
+
+#elif defined(CSYNC_DETAIL_HAVE_WAIT_ON_ADDRESS)
+
+/// Returns false only when the deadline has passed.
+inline bool wait_on_address(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                            deadline_t deadline = std::nullopt) noexcept {
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
+  DWORD timeout_ms = INFINITE;
+  if (deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= *deadline) return false;
+    // Round up: a wait of 0 ms would turn a sub-millisecond remainder into a
+    // busy loop of spurious returns.
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - now).count();
+    timeout_ms = left >= static_cast<std::int64_t>(INFINITE - 1) ? INFINITE - 1
+                                                                  : static_cast<DWORD>(left);
+  }
+  // WaitOnAddress compares the word with `expected` (AddressSize bytes)
+  // before sleeping, atomically with respect to WakeByAddress*: the same
+  // no-lost-wake-up contract as FUTEX_WAIT.
+  if (::WaitOnAddress(static_cast<volatile void*>(&word), &expected, sizeof expected,
+                      timeout_ms)) {
+    return true;  // woken (possibly spuriously) or the word differed: caller re-reads
+  }
+  if (::GetLastError() == ERROR_TIMEOUT && deadline &&
+      std::chrono::steady_clock::now() >= *deadline) {
+    return false;
+  }
+  return true;  // ended early (timer granularity) or an unexpected error: caller re-reads
+}
+
+inline void wake_address_one(std::atomic<std::uint32_t>& word) noexcept {
+  ::WakeByAddressSingle(static_cast<void*>(&word));
+}
+
+inline void wake_address_all(std::atomic<std::uint32_t>& word) noexcept {
+  ::WakeByAddressAll(static_cast<void*>(&word));
 }
 
 #else  // portable fallback

@@ -268,9 +268,15 @@ inline const uring_probe& probe_uring() noexcept {
 #else
   static const uring_probe result = [] {
     uring_probe p;
+#if defined(_WIN32)
+    p.ring_reason =
+        "io_uring is a Linux kernel interface; this is a Windows build (loops use the IOCP "
+        "backend there)";
+#else
     p.ring_reason =
         "csync was built without the io_uring backend (not Linux, CSYNC_WITH_URING=0, or "
         "<liburing.h> not found)";
+#endif
     p.futex_reason = p.ring_reason;
     return p;
   }();

@@ -15,10 +15,11 @@
 //
 // How the loop sleeps and how other threads wake it is the *backend*, a
 // replaceable part (backend.hpp; portable mutex+condvar backend in
-// portable_backend.hpp; io_uring backend in uring_backend.hpp; IOCP follows).
-// `Loop()` takes `make_default_backend()` (below: io_uring on Linux when the
-// kernel allows it, else portable; env CSYNC_LOOP_BACKEND overrides);
-// `Loop(make_portable_backend())` / `Loop(make_uring_backend())` choose
+// portable_backend.hpp; io_uring backend in uring_backend.hpp; IOCP backend
+// in iocp_backend.hpp). `Loop()` takes `make_default_backend()` (below:
+// io_uring on Linux when the kernel allows it, IOCP on Windows, else
+// portable; env CSYNC_LOOP_BACKEND overrides); `Loop(make_portable_backend())`
+// / `Loop(make_uring_backend())` / `Loop(make_iocp_backend())` choose
 // explicitly.
 //
 // run(): repeat { run the items that are ready now (one batch: items they post
@@ -78,6 +79,7 @@
 #include <vector>
 
 #include <csync/detail/atomic.hpp>
+#include <csync/detail/iocp_probe.hpp>
 #include <csync/detail/uring_compat.hpp>
 #include <csync/detail/uring_probe.hpp>
 #include <csync/runtime/backend.hpp>
@@ -170,15 +172,21 @@ namespace csync::runtime {
 ///   * env CSYNC_LOOP_BACKEND=portable: the portable backend;
 ///   * env CSYNC_LOOP_BACKEND=io_uring: make_uring_backend(), which throws
 ///     std::runtime_error (with the probe's reason) when io_uring is
-///     unavailable -- an explicit request is not silently downgraded;
+///     unavailable -- an explicit request is not silently downgraded (on
+///     Windows: "csync: io_uring unavailable (io_uring is a Linux kernel
+///     interface; this is a Windows build ...)");
+///   * env CSYNC_LOOP_BACKEND=iocp: make_iocp_backend(), likewise
+///     ("csync: iocp unavailable (<reason>)" off Windows);
 ///   * any other non-empty value: std::invalid_argument;
 ///   * unset or empty: io_uring when the backend is compiled in
 ///     (CSYNC_HAVE_URING_BACKEND, i.e. Linux with liburing) and
-///     probe_uring().ring_ok; otherwise portable. When io_uring is compiled
-///     in but unusable (probe failed, or this ring could not be created) the
-///     reason goes to stderr once per process --
-///     "csync: io_uring unavailable (<reason>); using the portable loop
-///     backend" -- unless env CSYNC_QUIET=1.
+///     probe_uring().ring_ok; IOCP when that backend is compiled in
+///     (CSYNC_HAVE_IOCP_BACKEND, i.e. Windows) and probe_iocp().port_ok;
+///     otherwise portable. When a compiled-in kernel backend is unusable
+///     (probe failed, or this ring/port could not be created) the reason
+///     goes to stderr once per process -- "csync: io_uring unavailable
+///     (<reason>); using the portable loop backend", "csync: iocp
+///     unavailable (<reason>); ..." -- unless env CSYNC_QUIET=1.
 /// The environment is read on every call (so a setenv before constructing a
 /// Loop takes effect; like any getenv, not concurrently with setenv); the
 /// kernel probe is cached for the process.
@@ -187,9 +195,10 @@ inline std::unique_ptr<backend> make_default_backend() {
   const std::string_view choice = env ? std::string_view(env) : std::string_view();
   if (choice == "portable") return make_portable_backend();
   if (choice == "io_uring") return make_uring_backend();
+  if (choice == "iocp") return make_iocp_backend();
   if (!choice.empty()) {
     throw std::invalid_argument("csync: CSYNC_LOOP_BACKEND='" + std::string(choice) +
-                                "' is neither 'portable' nor 'io_uring'");
+                                "' is none of 'portable', 'io_uring', 'iocp'");
   }
 #if CSYNC_HAVE_URING_BACKEND
   const uring_probe& probe = probe_uring();
@@ -204,6 +213,20 @@ inline std::unique_ptr<backend> make_default_backend() {
     }
   }
   ::csync::detail::note_uring_fallback(probe.ring_reason);
+#endif
+#if CSYNC_HAVE_IOCP_BACKEND
+  const iocp_probe& iocp = probe_iocp();
+  if (iocp.port_ok) {
+    try {
+      return make_iocp_backend();
+    } catch (const std::runtime_error& e) {  // this port failed (handles, memory): fall back
+      std::string_view why = e.what();
+      if (why.starts_with("csync: ")) why.remove_prefix(7);
+      ::csync::detail::note_iocp_fallback(why);
+      return make_portable_backend();
+    }
+  }
+  ::csync::detail::note_iocp_fallback(iocp.port_reason);
 #endif
   return make_portable_backend();
 }
@@ -488,4 +511,6 @@ inline sleep_awaitable sleep_for(std::chrono::nanoseconds d) noexcept {
 // The io_uring backend and uring_submit need the complete Loop; included here
 // so that make_uring_backend(), declared above and used by
 // make_default_backend(), is defined in every translation unit that uses Loop.
+// Likewise make_iocp_backend() and iocp_backend_of().
 #include <csync/runtime/uring_backend.hpp>
+#include <csync/runtime/iocp_backend.hpp>

@@ -25,6 +25,16 @@ class wake_list {
     size_ = 0;
     return n;
   }
+  /// Hands the batch to `deliver_batch(waiter* const* first, std::size_t n)`
+  /// (a strategy's own delivery, e.g. strategy::iocp's one packet per loop)
+  /// and empties the list; returns n.
+  template <class DeliverBatch>
+  std::size_t deliver_all(DeliverBatch& deliver_batch) noexcept {
+    const std::size_t n = size_;
+    if (n != 0) deliver_batch(static_cast<waiter* const*>(items_.data()), n);
+    size_ = 0;
+    return n;
+  }
 
  private:
   std::array<waiter*, wake_batch> items_{};
@@ -32,10 +42,12 @@ class wake_list {
 };
 
 /// `lock`/`unlock` guard the registry; `front()` returns the head or nullptr;
-/// `detach(w)` unlinks the head. Returns the number of waiters delivered.
-template <class Lock, class Unlock, class Front, class Detach, class Visitor>
+/// `detach(w)` unlinks the head; `deliver_batch(first, n)` delivers each
+/// batch after `unlock` (it must not touch a waiter after delivering it).
+/// Returns the number of waiters delivered.
+template <class Lock, class Unlock, class Front, class Detach, class Visitor, class DeliverBatch>
 std::size_t notify_in_batches(Lock lock, Unlock unlock, Front front, Detach detach,
-                              Visitor& visitor) {
+                              Visitor& visitor, DeliverBatch deliver_batch) {
   std::size_t delivered = 0;
   for (;;) {
     wake_list batch;
@@ -52,9 +64,20 @@ std::size_t notify_in_batches(Lock lock, Unlock unlock, Front front, Detach deta
       }
     }
     unlock();
-    delivered += batch.deliver_all();
+    delivered += batch.deliver_all(deliver_batch);
     if (!more) return delivered;
   }
+}
+
+/// The same, each waiter delivered by detail::deliver.
+template <class Lock, class Unlock, class Front, class Detach, class Visitor>
+std::size_t notify_in_batches(Lock lock, Unlock unlock, Front front, Detach detach,
+                              Visitor& visitor) {
+  return notify_in_batches(lock, unlock, front, detach, visitor,
+                           [](waiter* const* first, std::size_t n) noexcept {
+                             // no access to a waiter after its deliver
+                             for (std::size_t i = 0; i < n; ++i) deliver(*first[i]);
+                           });
 }
 
 }  // namespace csync::detail

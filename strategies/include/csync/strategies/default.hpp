@@ -3,6 +3,10 @@
 // use. intrusive_list: portable, FIFO, no allocation per wait. Override for a
 // whole build with -DCSYNC_DEFAULT_STRATEGY=<name> (e.g. spin), like Abseil's
 // ABSL_FORCE_WAITER_MODE; the CMake cache variable of the same name does it.
+// Not platform-dependent on purpose: on Windows, intrusive_list's coroutine
+// wakes already arrive as IOCP completion packets (the default Loop backend
+// there), one per waiter; strategy::iocp, which sends one packet per loop per
+// notify batch, is available by name (<csync/strategies/iocp.hpp>).
 #pragma once
 
 #include <csync/strategies/atomic_waker.hpp>

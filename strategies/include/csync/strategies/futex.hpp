@@ -39,6 +39,13 @@
 //     nothing is owned (broadcast).
 //   * coroutine wake vs cancel: both decide under the mutex via `linked`.
 //
+// Windows: the same eventcount sleeps with WaitOnAddress and wakes with
+// WakeByAddressAll on `epoch_` (csync/detail/address_wait.hpp), Windows' own
+// compare-and-sleep-on-an-address call with futex(2)'s no-lost-wake-up
+// contract, so the strategy is available there under the same name; the
+// name is the mechanism's (a futex word), the system call is the platform's.
+// Other platforms: not compiled (CSYNC_HAVE_FUTEX undefined).
+//
 // Limits: broadcast only, so every notify wakes every sleeper (a thundering
 // herd when many threads wait; the harness's spurious-wake counter shows it)
 // and only fairness::barging is possible. The 32-bit epoch may wrap: a
@@ -47,7 +54,7 @@
 // -----------------------------------------------------------------------------
 #pragma once
 
-#if defined(__linux__)
+#if defined(__linux__) || defined(_WIN32)
 
 #include <atomic>
 #include <cstdint>
@@ -92,6 +99,7 @@ class basic_futex {
     return enqueue_kernel_sleeper(w, pred);
   }
 
+  // @model(futex.notify)
   template <class Visitor>
   std::size_t notify(Visitor&&) {
     // acq_rel: release -- a sleeper that sees the new epoch sees the
@@ -99,7 +107,6 @@ class basic_futex {
     // sleepers_/coroutine-count loads below after the bump.
     epoch_.fetch_add(1, std::memory_order_acq_rel);
     stats_.on_wake(1);
-  // @model(futex.notify)
     // relaxed: see enqueue_if; the increment happens-before this load.
     if (sleepers_.load(std::memory_order_relaxed) != 0) detail::wake_address_all(epoch_);
     if (coroutines_.load(std::memory_order_relaxed) != 0) return deliver_coroutines();
@@ -138,21 +145,21 @@ class basic_futex {
  protected:  // strategy::uring_futex reuses the word, the counters and the list
   /// Registers a waiter that will sleep in the kernel on epoch_ (a blocked
   /// thread here; also a ring wait in uring_futex).
+  // @model(futex.enqueue_kernel_sleeper)
   template <class Pred>
   bool enqueue_kernel_sleeper(detail::waiter& w, Pred& pred) {
     // relaxed (both): ordered before the notifier's reads by pred()'s RMW on
     // the primitive's word, as argued in the header; the notifier's own RMW
     // chain carries the increment and the ticket read to it.
     sleepers_.fetch_add(1, std::memory_order_relaxed);
+    // @model(futex.enqueue.ticket)
     w.ticket = epoch_.load(std::memory_order_acquire);  // pairs with notify()'s release bump
-  // @model(futex.enqueue_kernel_sleeper)
     if (pred()) return true;
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
     return false;
   }
 
   bool moved(const detail::waiter& w) const noexcept {
-    // @model(futex.enqueue.ticket)
     // acquire: pairs with notify()'s bump (the primitive's state change is
     // visible to a sleeper that sees the new epoch).
     return epoch_.load(std::memory_order_acquire) != w.ticket;
@@ -202,4 +209,4 @@ using futex = basic_futex<>;
 
 }  // namespace csync::strategy
 
-#endif  // __linux__
+#endif  // __linux__ || _WIN32

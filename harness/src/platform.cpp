@@ -1,0 +1,264 @@
+// harness/src/platform.cpp -- see platform.hpp.
+#include "platform.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#if defined(_WIN32)
+#include <io.h>
+
+#include <csync/detail/win32.hpp>  // <windows.h> with NOMINMAX, and wine_version()
+#else
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#endif
+
+namespace csync::bench::platform {
+namespace {
+
+[[maybe_unused]] std::string first_line_starting(const char* path, const std::string& prefix) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(prefix, 0) == 0) return line;
+  }
+  return {};
+}
+
+}  // namespace
+
+#if defined(_WIN32)
+
+namespace {
+
+std::uint64_t filetime_ns(const FILETIME& t) noexcept {
+  const std::uint64_t ticks = (std::uint64_t{t.dwHighDateTime} << 32) | t.dwLowDateTime;
+  return ticks * 100;  // FILETIME counts 100 ns intervals
+}
+
+template <class Fn>
+Fn ntdll_fn(const char* name) noexcept {
+  return reinterpret_cast<Fn>(reinterpret_cast<void*>(::csync::detail::ntdll_export(name)));
+}
+
+}  // namespace
+
+std::string name() { return "windows"; }
+
+std::optional<std::string> emulator() {
+  const char* version = ::csync::detail::wine_version();
+  if (version == nullptr) return std::nullopt;
+  std::string text = std::string("wine ") + version;
+  // wine_get_host_version(&sysname, &release): the Unix kernel underneath.
+  using host_version_fn = void(__cdecl*)(const char**, const char**);
+  if (const auto host = ntdll_fn<host_version_fn>("wine_get_host_version")) {
+    const char* sysname = nullptr;
+    const char* release = nullptr;
+    host(&sysname, &release);
+    if (sysname && release) text += std::string(" (host ") + sysname + " " + release + ")";
+  }
+  return text;
+}
+
+std::string host_name() {
+  char buf[MAX_COMPUTERNAME_LENGTH + 1] = {};
+  DWORD size = sizeof buf;
+  return ::GetComputerNameA(buf, &size) ? std::string(buf, size) : "unknown";
+}
+
+std::string kernel() {
+  // RtlGetVersion tells the truth; GetVersionEx lies to unmanifested programs.
+  using get_version_fn = LONG(WINAPI*)(OSVERSIONINFOW*);
+  OSVERSIONINFOW info{};
+  info.dwOSVersionInfoSize = sizeof info;
+  const auto get = ntdll_fn<get_version_fn>("RtlGetVersion");
+  if (get == nullptr || get(&info) != 0) return "Windows (version unknown)";
+  return "Windows " + std::to_string(info.dwMajorVersion) + "." +
+         std::to_string(info.dwMinorVersion) + "." + std::to_string(info.dwBuildNumber);
+}
+
+std::string machine() {
+  SYSTEM_INFO info{};
+  ::GetNativeSystemInfo(&info);
+  switch (info.wProcessorArchitecture) {
+    case PROCESSOR_ARCHITECTURE_AMD64: return "x86_64";
+    case PROCESSOR_ARCHITECTURE_ARM64: return "aarch64";
+    case PROCESSOR_ARCHITECTURE_INTEL: return "i686";
+    default: return "unknown";
+  }
+}
+
+std::string cpu_model() {
+  char buf[256] = {};
+  DWORD size = sizeof buf;
+  if (::RegGetValueA(HKEY_LOCAL_MACHINE, "HARDWARE\\DESCRIPTION\\System\\CentralProcessor\\0",
+                     "ProcessorNameString", RRF_RT_REG_SZ, nullptr, buf, &size) != ERROR_SUCCESS) {
+    return "unknown";
+  }
+  std::string model(buf);
+  while (!model.empty() && model.back() == ' ') model.pop_back();
+  return model.empty() ? "unknown" : model;
+}
+
+long cpus_online() {
+  const DWORD n = ::GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+  return n > 0 ? static_cast<long>(n) : -1;
+}
+
+std::vector<int> allowed_cpus() {
+  DWORD_PTR process_mask = 0, system_mask = 0;
+  std::vector<int> cpus;
+  if (!::GetProcessAffinityMask(::GetCurrentProcess(), &process_mask, &system_mask)) return cpus;
+  for (int cpu = 0; cpu < static_cast<int>(8 * sizeof process_mask); ++cpu) {
+    if (process_mask & (DWORD_PTR{1} << cpu)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+int cpu_topology_id(int, const char*) { return -1; }
+
+bool pin_current_thread(int cpu) noexcept {
+  if (cpu < 0 || cpu >= static_cast<int>(8 * sizeof(DWORD_PTR))) return false;
+  return ::SetThreadAffinityMask(::GetCurrentThread(), DWORD_PTR{1} << cpu) != 0;
+}
+
+int current_cpu() noexcept { return static_cast<int>(::GetCurrentProcessorNumber()); }
+
+thread_times current_thread_times() noexcept {
+  FILETIME created{}, exited{}, kernel_time{}, user_time{};
+  thread_times t;
+  if (::GetThreadTimes(::GetCurrentThread(), &created, &exited, &kernel_time, &user_time)) {
+    t.user_ns = filetime_ns(user_time);
+    t.sys_ns = filetime_ns(kernel_time);
+  }
+  return t;  // no cheap per-thread context-switch counter: nullopt
+}
+
+std::optional<std::uint64_t> steal_ticks() { return std::nullopt; }
+std::optional<std::array<double, 3>> load_average() { return std::nullopt; }
+
+std::uint64_t process_id() noexcept { return ::GetCurrentProcessId(); }
+
+bool stderr_is_terminal() noexcept { return ::_isatty(::_fileno(stderr)) != 0; }
+
+std::tm utc(std::time_t t) noexcept {
+  std::tm tm{};
+  gmtime_s(&tm, &t);
+  return tm;
+}
+
+bool replace_file(const std::string& from, const std::string& to) noexcept {
+  return ::MoveFileExA(from.c_str(), to.c_str(), MOVEFILE_REPLACE_EXISTING) != 0;
+}
+
+#else  // POSIX (Linux)
+
+std::string name() { return "linux"; }
+
+std::optional<std::string> emulator() { return std::nullopt; }
+
+std::string host_name() {
+  char host[256] = "unknown";
+  gethostname(host, sizeof host - 1);
+  return host;
+}
+
+std::string kernel() {
+  utsname u{};
+  uname(&u);
+  return std::string(u.sysname) + " " + u.release + " " + u.version;
+}
+
+std::string machine() {
+  utsname u{};
+  uname(&u);
+  return u.machine;
+}
+
+std::string cpu_model() {
+  const std::string line = first_line_starting("/proc/cpuinfo", "model name");
+  const auto colon = line.find(':');
+  return colon == std::string::npos ? "unknown" : line.substr(colon + 2);
+}
+
+long cpus_online() { return sysconf(_SC_NPROCESSORS_ONLN); }
+
+std::vector<int> allowed_cpus() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+  }
+  return cpus;
+}
+
+int cpu_topology_id(int cpu, const char* what) {
+  std::ifstream in("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/" + what);
+  int v = -1;
+  in >> v;
+  return v;
+}
+
+bool pin_current_thread(int cpu) noexcept {
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return false;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+}
+
+int current_cpu() noexcept { return sched_getcpu(); }
+
+thread_times current_thread_times() noexcept {
+  rusage ru{};
+  getrusage(RUSAGE_THREAD, &ru);
+  auto ns = [](const timeval& tv) {
+    return static_cast<std::uint64_t>(tv.tv_sec) * 1'000'000'000u +
+           static_cast<std::uint64_t>(tv.tv_usec) * 1'000u;
+  };
+  return {ns(ru.ru_utime), ns(ru.ru_stime), static_cast<std::uint64_t>(ru.ru_nvcsw),
+          static_cast<std::uint64_t>(ru.ru_nivcsw)};
+}
+
+std::optional<std::uint64_t> steal_ticks() {
+  // "cpu  user nice system idle iowait irq softirq steal ..."
+  std::istringstream fields(first_line_starting("/proc/stat", "cpu "));
+  std::string label;
+  std::uint64_t value = 0, steal = 0;
+  fields >> label;
+  int read = 0;
+  for (; read < 8 && fields >> value; ++read) steal = value;
+  if (read < 8) return std::nullopt;
+  return steal;
+}
+
+std::optional<std::array<double, 3>> load_average() {
+  std::array<double, 3> load{0, 0, 0};
+  if (getloadavg(load.data(), 3) != 3) return std::nullopt;
+  return load;
+}
+
+std::uint64_t process_id() noexcept { return static_cast<std::uint64_t>(::getpid()); }
+
+bool stderr_is_terminal() noexcept { return ::isatty(STDERR_FILENO) == 1; }
+
+std::tm utc(std::time_t t) noexcept {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return tm;
+}
+
+bool replace_file(const std::string& from, const std::string& to) noexcept {
+  return std::rename(from.c_str(), to.c_str()) == 0;
+}
+
+#endif
+
+}  // namespace csync::bench::platform

@@ -1,0 +1,84 @@
+// harness/src/platform.hpp
+// -----------------------------------------------------------------------------
+// The operating-system facts and calls csync-bench needs, behind one small
+// interface, so that the rest of the harness is the same on Linux and on
+// Windows (mingw-w64; CI runs it under Wine). What a platform cannot tell
+// cheaply is std::nullopt and ends up as null in the report -- never a
+// made-up number.
+//
+//                       Linux                          Windows
+//   name()              "linux"                        "windows"
+//   emulator()          nullopt                        "wine 8.0 (host Linux 6.1.0-...)"
+//                                                      under Wine (ntdll's
+//                                                      wine_get_version), else nullopt
+//   kernel()            uname -srv                     "Windows <major>.<minor>.<build>"
+//                                                      (RtlGetVersion: what the
+//                                                      system, or Wine, reports)
+//   cpu_model()         /proc/cpuinfo "model name"     registry ProcessorNameString
+//   allowed_cpus()      sched_getaffinity              GetProcessAffinityMask
+//                                                      (the first 64 CPUs)
+//   cpu_topology_id()   sysfs package / core ids       -1 (unknown: pinning
+//                                                      orders CPUs by index)
+//   pin_current_thread  pthread_setaffinity_np         SetThreadAffinityMask
+//   current_cpu()       sched_getcpu                   GetCurrentProcessorNumber
+//   thread_times()      getrusage(RUSAGE_THREAD): CPU  GetThreadTimes: CPU; no
+//                       and context switches           cheap per-thread context-
+//                                                      switch count -> nullopt
+//   steal_ticks()       /proc/stat steal               nullopt
+//   load_average()      getloadavg                     nullopt
+//   replace_file()      rename(2)                      MoveFileExA(REPLACE_EXISTING):
+//                                                      msvcrt's rename() never
+//                                                      replaces a file
+// -----------------------------------------------------------------------------
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace csync::bench::platform {
+
+std::string name();
+std::optional<std::string> emulator();
+std::string host_name();
+std::string kernel();
+std::string machine();
+std::string cpu_model();
+long cpus_online();
+
+/// CPUs this process may run on (its affinity mask), ascending; empty if unknown.
+std::vector<int> allowed_cpus();
+/// "physical_package_id" or "core_id" of `cpu`, or -1 when unknown.
+int cpu_topology_id(int cpu, const char* what);
+/// Restricts the calling thread to `cpu`; false if the system refused.
+bool pin_current_thread(int cpu) noexcept;
+/// The CPU the calling thread runs on now, or -1.
+int current_cpu() noexcept;
+
+/// CPU time of the calling thread and, where the platform counts them
+/// cheaply, its context switches.
+struct thread_times {
+  std::uint64_t user_ns = 0;
+  std::uint64_t sys_ns = 0;
+  std::optional<std::uint64_t> voluntary_switches;
+  std::optional<std::uint64_t> involuntary_switches;
+};
+thread_times current_thread_times() noexcept;
+
+/// CPU steal time so far in USER_HZ ticks (hypervisor), or nullopt.
+std::optional<std::uint64_t> steal_ticks();
+/// 1, 5 and 15 minute load averages, or nullopt.
+std::optional<std::array<double, 3>> load_average();
+
+std::uint64_t process_id() noexcept;
+/// Whether standard error is a terminal (the progress line's redraw needs one).
+bool stderr_is_terminal() noexcept;
+/// UTC broken-down time of `t`.
+std::tm utc(std::time_t t) noexcept;
+/// Atomically replaces `to` with `from` (same directory); false on failure.
+bool replace_file(const std::string& from, const std::string& to) noexcept;
+
+}  // namespace csync::bench::platform
