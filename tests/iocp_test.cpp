@@ -67,6 +67,15 @@ bool eventually(Pred pred) {
 }
 
 using counted = csync::strategy::basic_iocp<csync::counting_stats>;
+
+/// notify + deliver.
+template <class S, class Visitor>
+std::size_t notify_now(S& s, Visitor&& visitor) {
+  csync::detail::wake_list woken;
+  const std::size_t n = s.notify(visitor, woken);
+  S::deliver(woken);
+  return n;
+}
 using probed = csync_test::probe<counted>;
 
 /// `co_await registered_wait{s}`: registers a waiter in strategy `s` (no
@@ -305,7 +314,7 @@ TEST(IocpStrategy, WakeAllWakesEveryWaiterOnTwoLoopsAndEveryThread) {
 
   // wake_all: the visitor wakes every head until the queue is empty.
   const std::size_t delivered =
-      s.notify([](csync::detail::waiter* head) { return head ? csync::visit::wake : csync::visit::stop; });
+      notify_now(s, [](csync::detail::waiter* head) { return head ? csync::visit::wake : csync::visit::stop; });
   EXPECT_EQ(delivered, total);
   if (!eventually([&] { return woken.load() == total; })) {
     abandon("wake_all woke " + std::to_string(woken.load()) + " of " + std::to_string(total) +
@@ -367,7 +376,7 @@ TEST(IocpStrategy, NotifierOnTheWaitersOwnLoopAndOnAPortableLoop) {
   iocp_loop.spawn([](probed& s) -> csync::Task<void> {
     // Let the other two register, then notify from this loop's own thread.
     while (s.registrations() < 2) co_await csync::runtime::yield();
-    s.notify([](csync::detail::waiter* h) { return h ? csync::visit::wake : csync::visit::stop; });
+    notify_now(s, [](csync::detail::waiter* h) { return h ? csync::visit::wake : csync::visit::stop; });
     co_return;
   }(s));
   std::thread other([&] { portable.run(); });

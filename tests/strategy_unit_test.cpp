@@ -51,7 +51,21 @@ namespace {
 using csync::visit;
 using csync::detail::deadline_t;
 using csync::detail::waiter;
-using csync::detail::wake_batch;
+using csync::detail::wake_list;
+
+/// More waiters than tokio's WakeList holds (32): notify once delivered in
+/// batches of that size, re-taking its lock in between; now it detaches all
+/// in one hold, and these sizes check nothing is lost at the old boundaries.
+constexpr std::size_t wake_batch = 32;
+
+/// notify + deliver, for tests that do not care about the order of the two.
+template <class S, class Visitor>
+std::size_t notify_now(S& s, Visitor&& visitor) {
+  wake_list woken;
+  const std::size_t n = s.notify(visitor, woken);
+  S::deliver(woken);
+  return n;
+}
 using std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
 
@@ -202,7 +216,7 @@ bool register_always(S& s, waiter& w) {
 template <class S>
 std::vector<waiter*> drain(S& s, std::size_t* delivered = nullptr) {
   recorder r;
-  const std::size_t n = s.notify(r);
+  const std::size_t n = notify_now(s, r);
   if (delivered) *delivered = n;
   return r.seen;
 }
@@ -309,7 +323,7 @@ TYPED_TEST_P(Strategy, EnqueueIfReturnsPredResultAndCallsItOnce) {
     // Registered: no epoch change yet, so wait times out; a notify releases it.
     EXPECT_FALSE(s.wait(w, past()));
     int calls_v = 0;
-    EXPECT_EQ(s.notify(never_called{&calls_v}), 0u);
+    EXPECT_EQ(notify_now(s, never_called{&calls_v}), 0u);
     EXPECT_TRUE(s.wait(w, past()));
     EXPECT_TRUE(s.cancel(w));
   }
@@ -339,11 +353,11 @@ TYPED_TEST_P(Strategy, NotifyOnEmptyRegistry) {
   S& s = this->s_;
   if constexpr (S::has_queue) {
     recorder r;
-    EXPECT_EQ(s.notify(r), 0u);
+    EXPECT_EQ(notify_now(s, r), 0u);
     EXPECT_EQ(r.seen, then_null({})) << "the visitor must see nullptr on an empty queue";
   } else {
     int calls = 0;
-    EXPECT_EQ(s.notify(never_called{&calls}), 0u);
+    EXPECT_EQ(notify_now(s, never_called{&calls}), 0u);
     EXPECT_EQ(calls, 0) << "eventcount strategies never call the visitor";
   }
 }
@@ -356,11 +370,11 @@ TYPED_TEST_P(Strategy, NotifyWakesRegisteredWaitersInOrder) {
 
   if constexpr (S::has_queue) {
     recorder r;
-    EXPECT_EQ(s.notify(r), 3u);
+    EXPECT_EQ(notify_now(s, r), 3u);
     EXPECT_EQ(r.seen, then_null({&a, &b, &c})) << "FIFO heads, then nullptr after the last";
   } else {
     int calls = 0;
-    EXPECT_EQ(s.notify(never_called{&calls}), 0u);
+    EXPECT_EQ(notify_now(s, never_called{&calls}), 0u);
     EXPECT_EQ(calls, 0);
   }
   for (waiter* w : {&a, &b, &c}) {
@@ -385,14 +399,14 @@ TYPED_TEST_P(Strategy, StopLeavesHeadQueued) {
   ASSERT_TRUE(register_always(s, a));
 
   recorder stop_at_once = waking(0);
-  EXPECT_EQ(s.notify(stop_at_once), 0u);
+  EXPECT_EQ(notify_now(s, stop_at_once), 0u);
   EXPECT_EQ(stop_at_once.seen, std::vector<waiter*>{&a}) << "stop ends the visit at the head";
   EXPECT_FALSE(is_notified(a));
   EXPECT_FALSE(s.wait(a, past())) << "queue strategies never return true spuriously";
 
   ASSERT_TRUE(register_always(s, b));
   recorder one = waking(1);
-  EXPECT_EQ(s.notify(one), 1u);
+  EXPECT_EQ(notify_now(s, one), 1u);
   EXPECT_EQ(one.seen, (std::vector<waiter*>{&a, &b}));
   EXPECT_TRUE(is_notified(a));
   EXPECT_FALSE(is_notified(b));
@@ -417,7 +431,7 @@ TYPED_TEST_P(Strategy, OneNotifyDeliversMoreThanAWakeBatch) {
     order.push_back(&w);
   }
   recorder r;
-  EXPECT_EQ(s.notify(r), n);
+  EXPECT_EQ(notify_now(s, r), n);
   EXPECT_EQ(r.seen, then_null(order));
   for (waiter& w : ws) {
     EXPECT_TRUE(is_notified(w));
@@ -440,7 +454,7 @@ TYPED_TEST_P(Strategy, VisitorStoppingAfterKLeavesRestQueuedInOrder) {
       order.push_back(&w);
     }
     recorder r = waking(k);
-    EXPECT_EQ(s.notify(r), k);
+    EXPECT_EQ(notify_now(s, r), k);
     std::vector<waiter*> expected(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k + 1));
     EXPECT_EQ(r.seen, expected) << "k wakes, then the (k+1)-th head is shown and stays";
     for (std::size_t i = 0; i < n; ++i) {
@@ -472,7 +486,7 @@ TYPED_TEST_P(Strategy, CancelRegisteredWaiter) {
     EXPECT_EQ(drain(s), then_null({&w}));
   } else {
     int calls = 0;
-    s.notify(never_called{&calls});
+    notify_now(s, never_called{&calls});
   }
   EXPECT_TRUE(wait_delivered(s, w));
 }
@@ -490,7 +504,7 @@ TYPED_TEST_P(Strategy, CancelAfterNotifyReturnsFalse) {
       ASSERT_TRUE(register_always(s, b));
     }
     recorder one = waking(1);
-    EXPECT_EQ(s.notify(one), 1u);
+    EXPECT_EQ(notify_now(s, one), 1u);
     EXPECT_FALSE(s.cancel(a)) << "a notify detached a: its delivery is in flight";
     EXPECT_TRUE(wait_delivered(s, a));
     if (queued == 2) {
@@ -563,7 +577,7 @@ TYPED_TEST_P(Strategy, WaitReturnsTrueOnNotifyFromAnotherThread) {
       // Not synchronization (w is registered already): in round > 0 give the
       // waiter time to really fall asleep so the futex path is exercised.
       if (round > 0) std::this_thread::sleep_for(milliseconds(2));
-      delivered = s.notify(r);
+      delivered = notify_now(s, r);
     });
     waiting.store(true, std::memory_order_release);
     const bool woke = s.wait(w, in(hang_limit));
@@ -591,7 +605,7 @@ TYPED_TEST_P(Strategy, DeliveredWaiterCanRegisterAgain) {
       EXPECT_EQ(n, 1u);
     } else {
       int calls = 0;
-      s.notify(never_called{&calls});
+      notify_now(s, never_called{&calls});
     }
     ASSERT_TRUE(wait_delivered(s, w)) << i;
     if constexpr (!S::has_queue) {
@@ -621,7 +635,7 @@ TYPED_TEST_P(Strategy, NotifyDuringPredIsNotLost) {
     if (!poll_until([&] { return go.load(std::memory_order_acquire); })) return;
     condition.store(true, std::memory_order_seq_cst);
     calling_notify.store(true, std::memory_order_release);
-    delivered = s.notify(r);
+    delivered = notify_now(s, r);
     notify_returned.store(true, std::memory_order_release);
   });
 
@@ -718,7 +732,7 @@ void race_registration_against_notify(S& s, int bystanders, long iterations) {
       if (old & waiting_bit) {
         notifies.fetch_add(1, std::memory_order_relaxed);
         bool first = true;
-        const std::size_t n = s.notify([&](waiter* head) {
+        const std::size_t n = notify_now(s, [&](waiter* head) {
           // nullptr after detaching the last is expected; as the *first*
           // head it means the notify missed the registration.
           if (first && head == nullptr) first_head_null.fetch_add(1, std::memory_order_relaxed);
@@ -890,7 +904,7 @@ TYPED_TEST_P(Strategy, RegisterCancelNotifyHammer) {
     xorshift rng{0xdeadbeefu};
     while (owners_done.load(std::memory_order_acquire) < owners) {
       std::size_t budget = rng.next() % 4;  // 0..3 wakes, then stop (0: just look)
-      const std::size_t n = s.notify([&](waiter* head) {
+      const std::size_t n = notify_now(s, [&](waiter* head) {
         if (head == nullptr || budget == 0) return visit::stop;
         --budget;
         auto* rec = static_cast<record*>(head->context);
@@ -935,11 +949,11 @@ TYPED_TEST_P(Strategy, CountingStatsCountWakes) {
     for (waiter& w : ws) ASSERT_TRUE(register_always(s, w));
     std::uint64_t expected = 0;
     recorder two = waking(2);
-    expected += s.notify(two);
+    expected += notify_now(s, two);
     EXPECT_EQ(expected, 2u);
     EXPECT_EQ(s.stats().read().wakes, expected);
     recorder none_woken = waking(0);
-    expected += s.notify(none_woken);
+    expected += notify_now(s, none_woken);
     EXPECT_EQ(s.stats().read().wakes, expected);
     std::size_t rest = 0;
     drain(s, &rest);
@@ -950,7 +964,7 @@ TYPED_TEST_P(Strategy, CountingStatsCountWakes) {
     EXPECT_EQ(s.stats().read().wakes, expected) << "an empty notify delivers nothing";
   } else {
     int calls = 0;
-    for (int i = 0; i < 3; ++i) s.notify(never_called{&calls});
+    for (int i = 0; i < 3; ++i) notify_now(s, never_called{&calls});
     EXPECT_EQ(s.stats().read().wakes, 3u) << "one wake per epoch bump";
   }
   EXPECT_EQ(s.stats().read().spurious, 0u);
@@ -1015,7 +1029,8 @@ struct fake_strategy {
   template <class Pred>
   bool enqueue_if(waiter&, Pred&&);
   template <class Visitor>
-  std::size_t notify(Visitor&&);
+  std::size_t notify(Visitor&&, wake_list&);
+  static void deliver(wake_list&) noexcept;
   bool cancel(waiter&) requires WithCancel;
   bool wait(waiter&, deadline_t);
   void arm(waiter&);
@@ -1070,7 +1085,7 @@ TEST_F(AtomicWaker, SingleWaiterStaysInTheSlot) {
   ASSERT_TRUE(register_always(s_, a));
   for (int i = 0; i < 3; ++i) {  // visiting with stop leaves it there, unchanged
     recorder stop = waking(0);
-    EXPECT_EQ(s_.notify(stop), 0u);
+    EXPECT_EQ(notify_now(s_, stop), 0u);
     EXPECT_EQ(stop.seen, std::vector<waiter*>{&a});
   }
   EXPECT_FALSE(s_.wait(a, past()));
@@ -1086,10 +1101,10 @@ TEST_F(AtomicWaker, SecondRegistrationPromotesBothInFifoOrder) {
   waiter a, b, c;
   ASSERT_TRUE(register_always(s_, a));
   recorder stop = waking(0);
-  s_.notify(stop);  // the slot was visited; a is still the head
+  notify_now(s_, stop);  // the slot was visited; a is still the head
   ASSERT_TRUE(register_always(s_, b));
   recorder peek = waking(0);
-  EXPECT_EQ(s_.notify(peek), 0u);
+  EXPECT_EQ(notify_now(s_, peek), 0u);
   EXPECT_EQ(peek.seen, std::vector<waiter*>{&a}) << "the first registered is the head after promotion";
   ASSERT_TRUE(register_always(s_, c));
   EXPECT_EQ(drain(s_), then_null({&a, &b, &c}));
@@ -1132,7 +1147,7 @@ TEST_F(AtomicWaker, CancelOfAPromotedWaiterRemovesOnlyIt) {
     ASSERT_TRUE(register_always(s_, a));
     ASSERT_TRUE(register_always(s_, b));
     recorder one = waking(1);
-    EXPECT_EQ(s_.notify(one), 1u);
+    EXPECT_EQ(notify_now(s_, one), 1u);
     EXPECT_FALSE(s_.cancel(a));
     EXPECT_TRUE(wait_delivered(s_, a));
     EXPECT_TRUE(s_.cancel(b));
@@ -1166,7 +1181,7 @@ TEST_F(AtomicWaker, LateCancelDoesNotStealTheSlot) {
     waiter a, b, c;
     for (waiter* w : {&a, &b, &c}) ASSERT_TRUE(register_always(s_, *w));
     recorder one = waking(1);
-    EXPECT_EQ(s_.notify(one), 1u);
+    EXPECT_EQ(notify_now(s_, one), 1u);
     EXPECT_FALSE(s_.cancel(a));
     EXPECT_EQ(drain(s_), then_null({&b, &c}));
   }
@@ -1182,7 +1197,7 @@ TEST_F(AtomicWaker, EmptiedOverflowQueueStillWorks) {
   EXPECT_TRUE(s_.cancel(b));
   ASSERT_TRUE(register_always(s_, c));
   recorder peek = waking(0);
-  s_.notify(peek);
+  notify_now(s_, peek);
   EXPECT_EQ(peek.seen, std::vector<waiter*>{&c});
   EXPECT_TRUE(s_.cancel(c));
   EXPECT_EQ(drain(s_), then_null({}));  // drains the (empty) queue back to the slot
@@ -1202,7 +1217,7 @@ TEST_F(AtomicWaker, QueueDrainsBackToTheSlotRepeatedly) {
     waiter d;
     ASSERT_TRUE(register_always(s_, d));
     recorder stop = waking(0);
-    s_.notify(stop);
+    notify_now(s_, stop);
     EXPECT_EQ(stop.seen, std::vector<waiter*>{&d});
     EXPECT_TRUE(s_.cancel(d));
     EXPECT_EQ(drain(s_), then_null({}));
@@ -1244,7 +1259,7 @@ TEST_F(Spin, ZeroBudgetStillWaitsAndWakes) {
   std::atomic<bool> waiting{false};
   std::thread notifier([&] {
     poll_until([&] { return waiting.load(std::memory_order_acquire); });
-    s.notify(never_called{nullptr});
+    notify_now(s, never_called{nullptr});
   });
   waiting.store(true, std::memory_order_release);
   EXPECT_TRUE(s.wait(w, in(hang_limit)));  // yields between polls until the bump
@@ -1257,7 +1272,7 @@ TEST_F(Spin, LargeBudgetReturnsOnAnEarlierNotify) {
   spin s{spin::options{.spin_budget = 1u << 20}};
   waiter w;
   ASSERT_TRUE(register_always(s, w));
-  s.notify(never_called{nullptr});
+  notify_now(s, never_called{nullptr});
   EXPECT_TRUE(s.wait(w, past())) << "the first poll already sees the moved epoch";
   EXPECT_TRUE(s.cancel(w));
 }
@@ -1281,7 +1296,7 @@ TEST_F(Spin, NotifyWakesEveryPoller) {
   }
   EXPECT_TRUE(poll_until([&] { return registered.load(std::memory_order_acquire) == pollers; }));
   int calls = 0;
-  EXPECT_EQ(s.notify(never_called{&calls}), 0u);  // one bump for all of them
+  EXPECT_EQ(notify_now(s, never_called{&calls}), 0u);  // one bump for all of them
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(calls, 0);
   EXPECT_EQ(woke.load(), pollers) << "a spin notify is a broadcast";
@@ -1296,7 +1311,7 @@ TEST_F(Spin, ThreadCancelReturnsTrue) {
   EXPECT_TRUE(s.cancel(w));
   w.rearm();
   ASSERT_TRUE(register_always(s, w));
-  s.notify(never_called{nullptr});
+  notify_now(s, never_called{nullptr});
   EXPECT_TRUE(s.cancel(w)) << "nothing is registered, so nothing can have been detached";
 }
 

@@ -240,7 +240,9 @@ TEST(UringFutex, DeadlineIsALinkTimeoutInTheRing) {
   loop.spawn(await_ring_wait(woken));
   std::thread releaser([&] {
     std::this_thread::sleep_for(20ms);
-    strategy.notify([](csync::detail::waiter*) { return csync::visit::stop; });
+    csync::detail::wake_list to_wake;
+    strategy.notify([](csync::detail::waiter*) { return csync::visit::stop; }, to_wake);
+    counted::deliver(to_wake);
   });
   const auto t1 = std::chrono::steady_clock::now();
   loop.run();
@@ -257,7 +259,11 @@ TEST(UringFutex, DeadlineIsALinkTimeoutInTheRing) {
 Task<void> cancel_then_wake(counted& strategy, ring_wait& wait) {
   co_await csync::runtime::sleep_for(5ms);  // the loop entered the kernel: the wait is issued
   EXPECT_FALSE(strategy.cancel(wait.w)) << "a ring wait's cancellation is always asynchronous";
-  strategy.notify([](csync::detail::waiter*) { return csync::visit::stop; });
+  {
+    csync::detail::wake_list to_wake;
+    strategy.notify([](csync::detail::waiter*) { return csync::visit::stop; }, to_wake);
+    counted::deliver(to_wake);
+  }
 }
 
 TEST(UringFutex, WakeCompletingAWaitBeingCancelledIsForwarded) {

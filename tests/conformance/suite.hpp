@@ -422,8 +422,8 @@ TYPED_TEST_P(Conformance, WeightedHeadNotStarvedUnderFifo) {
 /// Barging with a queue: release(2) wakes the acquire(2) at the head and, the
 /// permits being promised to it, not the acquire(1) behind it. A newcomer's
 /// try_acquire(1) lands between that decision and the woken head's retry
-/// (placed there deterministically by the probe's visit hook, inside the
-/// release's notify). The head's retry fails and it queues again. Now one
+/// (placed there deterministically by the probe's deliver hook, after the
+/// release finished with the semaphore and before the head runs). The head's retry fails and it queues again. Now one
 /// permit is free and a waiter for one permit sleeps; no further release
 /// comes, so unless the failed retry passes the wake on, that permit is
 /// stranded: a lost wakeup.
@@ -432,12 +432,20 @@ TYPED_TEST_P(Conformance, BargingLostRetryDoesNotStrandPermits) {
   if (!S::has_queue) GTEST_SKIP() << S::name << ": every release wakes every poller";
   csync::Semaphore<PS> sem(0, fairness::barging);
   std::atomic<int> stolen{-1};
+  std::atomic<bool> head_woken{false};
   sem.strategy().on_visit([&](csync::detail::waiter* head, csync::visit decision) {
-    if (decision == csync::visit::wake && head != nullptr && head->wanted == 2 &&
-        stolen.load(relaxed) == -1) {
-      stolen.store(sem.try_acquire(1) ? 1 : 0, relaxed);  // the newcomer
-    }
+    if (decision == csync::visit::wake && head != nullptr && head->wanted == 2) head_woken = true;
   });
+  // The newcomer strikes after the release's last access to the semaphore
+  // (the permits are takeable) and before the woken head can retry.
+  PS::deliver_hook() = [&] {
+    if (head_woken.load(relaxed) && stolen.load(relaxed) == -1) {
+      stolen.store(sem.try_acquire(1) ? 1 : 0, relaxed);
+    }
+  };
+  struct clear_hook {
+    ~clear_hook() { PS::deliver_hook() = nullptr; }
+  } clear_hook_at_exit;
   std::atomic<bool> big_done{false}, small_done{false};
   std::atomic<std::size_t> gate{0};
   auto worker = [&](std::size_t i) -> Task<> {
@@ -658,17 +666,18 @@ TYPED_TEST_P(Conformance, CondvarNotifyAllWakesAll) {
   EXPECT_EQ(through.load(), n);
 }
 
-/// notify_all wakes the waiters registered before it and no later ones: more
-/// waiters than one delivery batch, who re-register as soon as they are woken
-/// (their predicate stays false) -- with the notifier not holding the mutex,
-/// so re-registrations race the later batches. Without the generation
-/// snapshot they would be woken again (or forever).
+/// notify_all wakes the waiters registered before it and no later ones: 40
+/// waiters (more than a 32-waiter wake batch, the size notify once delivered
+/// in), who re-register as soon as they are woken (their predicate stays
+/// false) -- with the notifier not holding the mutex, so re-registrations
+/// race the notify. Without the generation snapshot they would be woken
+/// again (or forever).
 TYPED_TEST_P(Conformance, CondvarNotifyAllSkipsLaterWaiters) {
   CSYNC_COMBO_TYPES();
   if (!S::has_queue) GTEST_SKIP() << S::name << ": eventcount wakes every poller, no snapshot promise";
   csync::Mutex<S> m;
   csync::Condvar<CS> cv;
-  const std::size_t n = csync::detail::wake_batch + 8;
+  const std::size_t n = 40;
   std::vector<std::size_t> evals(n, 0);  // guarded by m
   int phase = 0;                         // guarded by m
   auto waiter = [&](std::size_t i) -> Task<> {
@@ -1316,19 +1325,13 @@ TYPED_TEST_P(Conformance, SemaphoreDestroyedAfterWaitersLeave) {
 
 /// The last user of a heap mutex deletes it right after unlocking, while the
 /// previous owners may still be returning from their unlock() calls (the
-/// pthread_mutex_destroy guarantee reference-counted objects rely on).
-/// Only fifo hand-off keeps that guarantee today: under barging (and with
-/// spin) unlock() touches the mutex after the lock became takeable -- see
-/// UnlockDoesNotTouchTheMutexOnceAnotherCanOwnIt, which pins that bug down
-/// deterministically; here it is a use-after-free that ThreadSanitizer
-/// reports for spin. Widen this test to policies<S>() once it is fixed.
+/// pthread_mutex_destroy guarantee reference-counted objects rely on), for
+/// every fairness policy the strategy supports. A violation is a
+/// use-after-free that AddressSanitizer and ThreadSanitizer report;
+/// UnlockDoesNotTouchTheMutexOnceAnotherCanOwnIt pins it deterministically.
 TYPED_TEST_P(Conformance, MutexDestroyedByLastUser) {
   CSYNC_COMBO_TYPES();
-  if (!S::has_queue) {
-    GTEST_SKIP() << S::name << ": known limitation: unlock() may touch the mutex after releasing it ("
-                               "see UnlockDoesNotTouchTheMutexOnceAnotherCanOwnIt)";
-  }
-  for (fairness f : {fairness::fifo}) {
+  for (fairness f : policies<S>()) {
     SCOPED_TRACE(to_string(f));
     const std::size_t rounds = TypeParam::rounds(30, 4);
     constexpr std::size_t users = 4;
@@ -1434,21 +1437,12 @@ TYPED_TEST_P(Conformance, CondvarDestroyedAfterWaitersGiveUp) {
 /// newcomer's try_lock() succeeds, or the waiter already got it. If so, a
 /// real newcomer could have locked, unlocked and deleted the mutex before
 /// that access: a use-after-free (MutexDestroyedByLastUser is that scenario
-/// end to end). fifo hands the lock over inside the notify, so it passes.
+/// end to end). unlock() serves the waiter while nobody else may take the
+/// lock and makes it takeable only with its last access, so it passes for
+/// every strategy and policy.
 TYPED_TEST_P(Conformance, UnlockDoesNotTouchTheMutexOnceAnotherCanOwnIt) {
   CSYNC_COMBO_TYPES();
-  // Guaranteed only for fifo hand-off on a queue strategy: there the released
-  // permit can be taken only through the notify visitor. Under barging, and
-  // with eventcount strategies, unlock() publishes the permit before it
-  // notifies, so a newcomer may own (and destroy) the mutex while unlock() is
-  // still inside the strategy: a documented limitation (mutex.hpp, Lifetime).
-  if (!S::has_queue) {
-    GTEST_SKIP() << S::name << ": known limitation: with an eventcount strategy unlock() "
-                               "notifies after the permit is visible (see mutex.hpp, Lifetime)";
-  }
-  std::cout << "[ note ] checked for fifo only; barging has the documented limitation "
-               "(mutex.hpp, Lifetime)\n";
-  for (fairness f : {fairness::fifo}) {
+  for (fairness f : policies<S>()) {
     SCOPED_TRACE(to_string(f));
     csync::Mutex<PS> m(f);
     std::atomic<bool> armed{false}, waiter_owns{false}, newcomer_owns{false};

@@ -292,14 +292,30 @@ class probe {
   }
 
   template <class Visitor>
-  std::size_t notify(Visitor&& visitor) {
+  std::size_t notify(Visitor&& visitor, csync::detail::wake_list& woken) {
     if (notify_hook_) notify_hook_();
-    if (!visit_hook_) return inner_.notify(std::forward<Visitor>(visitor));
-    return inner_.notify([&](csync::detail::waiter* head) {
-      const csync::visit decision = visitor(head);
-      visit_hook_(head, decision);
-      return decision;
-    });
+    if (!visit_hook_) return inner_.notify(std::forward<Visitor>(visitor), woken);
+    return inner_.notify(
+        [&](csync::detail::waiter* head) {
+          const csync::visit decision = visitor(head);
+          visit_hook_(head, decision);
+          return decision;
+        },
+        woken);
+  }
+  /// Runs the deliver hook (if set), then Inner's delivery: the hook sees the
+  /// moment after the notifier's last access to the primitive and before any
+  /// woken waiter can run.
+  static void deliver(csync::detail::wake_list& woken) noexcept {
+    if (deliver_hook()) deliver_hook()();
+    Inner::deliver(woken);
+  }
+  /// The hook deliver() calls; static because deliver is (it may not touch
+  /// the strategy). Set it before the primitive is shared and clear it
+  /// before the test ends (probe_deliver_hook_scope does both).
+  static std::function<void()>& deliver_hook() noexcept {
+    static std::function<void()> hook;
+    return hook;
   }
 
   bool cancel(csync::detail::waiter& w) {

@@ -29,8 +29,26 @@
 // threads X and Y, if X's notify delivers Y, everything X did before notify
 // happens-before Y returns from wait.
 //
-// Lifetime: destroy a Condvar only when nobody waits on it (asserted in debug
-// builds). A notifier may notify with or without holding the lock.
+// Lifetime (std::condition_variable_any's rule): a Condvar may be destroyed
+// once every waiter has been notified -- also while a notified waiter is
+// still inside wait re-acquiring the user's lock, e.g. by the notifier,
+// under the lock, right after notify_one(). Destroying it while a waiter was
+// never notified is a usage error (asserted in debug builds).
+//   * Queue strategies: a notifier claims each waiter it wakes (a CAS on the
+//     waiter's own state word) and accounts for it; from then on the woken
+//     waiter touches only its own record and the user's lock, never the
+//     Condvar. A waiter whose deadline or stop request races the notify
+//     arbitrates on the same word: if it wins, the notifier drops it unwoken
+//     and the waiter finishes its cancellation; the destructor waits for
+//     such a waiter to finish leaving (it is running, not waiting).
+//   * Eventcount strategies (spin, futex, uring_futex) wake by broadcast and
+//     cannot tell their waiters apart, so a woken waiter still reads the
+//     epoch once; the destructor waits until every waiter has left, as
+//     glibc's pthread_cond_destroy does. A coroutine waiter resumes on its
+//     own loop, so do not destroy a Condvar with such a strategy from a task
+//     on the loop of a waiter it just notified: the destructor would wait
+//     for a task that cannot run.
+// A notifier may notify with or without holding the lock.
 // -----------------------------------------------------------------------------
 #pragma once
 
@@ -46,6 +64,7 @@
 #include <utility>
 
 #include <csync/detail/atomic.hpp>
+#include <csync/detail/backoff.hpp>
 #include <csync/detail/give_up.hpp>
 #include <csync/detail/waiter.hpp>
 #include <csync/mutex.hpp>
@@ -65,32 +84,53 @@ class Condvar {
   explicit Condvar(const typename S::options& options) : strategy_(options) {}
   Condvar(const Condvar&) = delete;
   Condvar& operator=(const Condvar&) = delete;
+  /// Waits for waiters that are still leaving (see "Lifetime").
   ~Condvar() {
-    assert(waiting_.load(std::memory_order_relaxed) == 0 &&
-           "csync::Condvar destroyed while threads or coroutines wait on it");
+    detail::backoff backoff;
+#if !defined(NDEBUG)
+    const auto give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+#endif
+    // acquire: pairs with leave()'s release decrement -- each leaving
+    // waiter's last access happens-before the destruction.
+    while (waiting_.load(std::memory_order_acquire) != 0) {
+      // A waiter that is leaving is running and takes a few instructions; one
+      // that was never notified will not come: a usage error.
+      assert(std::chrono::steady_clock::now() < give_up_at &&
+             "csync::Condvar destroyed while a waiter was never notified");
+      backoff.pause();
+    }
   }
 
   void notify_one() {
     if (!may_have_waiters()) return;
+    detail::wake_list woken;
     bool woke = false;
-    strategy_.notify([&woke](detail::waiter* head) {
-      if (head == nullptr || woke) return visit::stop;
-      woke = true;
-      return visit::wake;
-    });
+    strategy_.notify(
+        [this, &woke](detail::waiter* head) {
+          if (head == nullptr || woke) return visit::stop;
+          if (!claim(*head)) return visit::drop;  // its owner gave up first: not a wake
+          woke = true;
+          return visit::wake;
+        },
+        woken);
+    S::deliver(woken);
   }
 
   void notify_all() {
     if (!may_have_waiters()) return;
+    detail::wake_list woken;
     std::optional<std::uint64_t> snapshot;
-    strategy_.notify([this, &snapshot](detail::waiter* head) {
-      // Taken inside the strategy's serialization, which also orders every
-      // registration's generation read: later registrations see a larger one.
-      // relaxed: that serialization provides the ordering.
-      if (!snapshot) snapshot = generation_.fetch_add(1, std::memory_order_relaxed);
-      if (head == nullptr || head->generation > *snapshot) return visit::stop;
-      return visit::wake;
-    });
+    strategy_.notify(
+        [this, &snapshot](detail::waiter* head) {
+          // Taken inside the strategy's serialization, which also orders every
+          // registration's generation read: later registrations see a larger one.
+          // relaxed: that serialization provides the ordering.
+          if (!snapshot) snapshot = generation_.fetch_add(1, std::memory_order_relaxed);
+          if (head == nullptr || head->generation > *snapshot) return visit::stop;
+          return claim(*head) ? visit::wake : visit::drop;
+        },
+        woken);
+    S::deliver(woken);
   }
 
   template <class Lock>
@@ -166,12 +206,50 @@ class Condvar {
     return waiting_.load(std::memory_order_relaxed) != 0;
   }
 
+  /// Queue strategies, inside the notify visitor: take `w` from its owner
+  /// (waiting -> claimed) and account for it, so that the woken owner never
+  /// touches *this again. false: the owner gave up first (cancelled); it
+  /// still counts in waiting_ and will account for itself.
+  bool claim(detail::waiter& w) noexcept {
+    std::uint32_t expected = detail::waiting;
+    // relaxed: the claim decides only who owns the outcome; the owner learns
+    // it from its failed CAS and then waits for the delivery's release store
+    // (detail::deliver / the post), which carries everything else.
+    if (!w.state.compare_exchange_strong(expected, detail::claimed, std::memory_order_relaxed)) {
+      return false;
+    }
+    // relaxed: under the strategy's serialization; the destructor's acquire
+    // load pairs with the owners' release decrements, not with this one
+    // (the notifier itself is the one who may destroy).
+    waiting_.fetch_sub(1, std::memory_order_relaxed);
+    return true;
+  }
+
+  /// The owner of `w` gave up (deadline, stop request): true if it won the
+  /// arbitration (waiting -> cancelled) and must finish the cancellation and
+  /// account for itself; false if a notifier claimed it (its delivery is on
+  /// the way and the owner must not touch *this).
+  static bool win_cancel(detail::waiter& w) noexcept {
+    std::uint32_t expected = detail::waiting;
+    // relaxed: as claim(); a notifier that then sees `cancelled` only drops w.
+    return w.state.compare_exchange_strong(expected, detail::cancelled,
+                                           std::memory_order_relaxed);
+  }
+
+  /// A waiter's last access to *this: it no longer counts in waiting_.
+  void leave() noexcept {
+    // release: pairs with the destructor's acquire load; every access this
+    // waiter made to *this happens-before the destruction.
+    waiting_.fetch_sub(1, std::memory_order_release);
+  }
+
   void count_useless_wake() noexcept {
     if constexpr (S::has_queue) strategy_.stats().on_futile(); else strategy_.stats().on_spurious();
   }
 
   /// Registers w (unless `stop` is already requested, checked inside the
   /// strategy's serialization so it cannot slip past a concurrent cancel).
+  /// w then counts in waiting_ until a notifier claims it or it leaves.
   bool register_waiter(detail::waiter& w, const std::stop_token* stop = nullptr) {
     w.rearm();
     waiting_.fetch_add(1, std::memory_order_relaxed);  // ordered by the user's lock, see above
@@ -185,20 +263,35 @@ class Condvar {
     return registered;
   }
 
-  void unregister() noexcept { waiting_.fetch_sub(1, std::memory_order_relaxed); }
-
   /// true: notified (or a spurious eventcount wake); false: deadline passed.
   template <class Lock>
   bool wait_until_impl(Lock& lock, detail::deadline_t deadline) {
     detail::waiter w;
     register_waiter(w);
     lock.unlock();
-    bool notified = strategy_.wait(w, deadline);
-    if (!notified && !strategy_.cancel(w)) {
-      strategy_.wait(w, std::nullopt);  // a notify won the race: it is ours
-      notified = true;
+    bool notified;
+    if constexpr (S::has_queue) {
+      // A queue strategy's wait is detail::park (concept.hpp), which touches
+      // only w: called directly, since a notifier may destroy *this as soon
+      // as it has claimed us.
+      notified = detail::park(w, deadline);
+      if (!notified) {
+        if (win_cancel(w)) {
+          strategy_.cancel(w);  // unlinks w, unless a notifier dropped it already
+          leave();
+        } else {
+          detail::park(w);  // claimed: the delivery is ours, and on its way
+          notified = true;
+        }
+      }
+    } else {
+      notified = strategy_.wait(w, deadline);
+      if (!notified && !strategy_.cancel(w)) {
+        strategy_.wait(w, std::nullopt);  // a notify won the race: it is ours
+        notified = true;
+      }
+      leave();
     }
-    unregister();
     lock.lock();
     return notified;
   }
@@ -250,20 +343,29 @@ class Condvar {
 
    private:
     /// Holding the mutex: register on the condvar, then release the mutex.
-    /// false: a stop request won (checked inside the registration).
+    /// false: a stop request won (checked inside the registration). Throws
+    /// only before registering (reserving the deadline's timer slot).
     bool register_and_unlock() {
+      give_up_.prepare(cv_waiter_);  // may throw: nothing registered, mutex still held
       if (!cv_.register_waiter(cv_waiter_, give_up_.stop())) return false;
-      give_up_.prepare(cv_waiter_);
       cv_.strategy_.arm(cv_waiter_);
       mutex_.unlock();
-      give_up_.watch(*this, cv_waiter_);
+      give_up_.watch(*this, cv_waiter_);  // noexcept: prepare() made room for it
       return true;
     }
 
     /// From the give-up policy (a stop callback on any thread, or a timer on
     /// our loop).
     void give_up() noexcept {
-      if (!cv_.strategy_.cancel(cv_waiter_)) return;  // notified: we re-check due() holding the mutex
+      if constexpr (S::has_queue) {
+        // A notifier that claimed us may destroy the condvar at once:
+        // arbitrate on our own record first, touch the condvar only if we won.
+        if (!win_cancel(cv_waiter_)) return;  // claimed: the delivery re-checks due()
+        cv_.strategy_.cancel(cv_waiter_);  // unlinks us, unless a notifier dropped us
+        cv_.leave();
+      } else if (!cv_.strategy_.cancel(cv_waiter_)) {
+        return;  // notified: we re-check due() holding the mutex
+      }
       cancelled_ = true;
       cv_waiter_.loop->post(cv_waiter_.item);
     }
@@ -273,10 +375,11 @@ class Condvar {
     }
 
     /// The condvar delivered us (or cancelled us, or a poll came round):
-    /// get the mutex back.
+    /// get the mutex back. With a queue strategy our notifier (or give_up)
+    /// accounted for us and the condvar may be gone: do not touch it.
     static void on_notified(runtime::work_item* item) noexcept {
       wait_awaiter& self = owner(item);
-      self.cv_.unregister();
+      if constexpr (!S::has_queue) self.cv_.leave();
       self.lock_or_queue();
     }
 
@@ -323,7 +426,9 @@ class Condvar {
 
   S strategy_;
   detail::atomic<std::uint64_t> generation_{0};  // notify_all generations
-  detail::atomic<std::size_t> waiting_{0};       // registered waiters (a hint for notify)
+  /// Registered waiters not yet accounted for: a hint for notify, and what
+  /// the destructor waits for (see "Lifetime").
+  detail::atomic<std::size_t> waiting_{0};
 };
 
 }  // namespace csync

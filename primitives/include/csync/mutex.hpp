@@ -13,15 +13,13 @@
 // happens-before everything Y does after the lock()/try_lock()/co_await that
 // obtains the lock next.
 //
-// Lifetime: with fairness::fifo on a queue strategy (the default for
-// mutex_queue, atomic_waker, intrusive_list) the mutex may be destroyed by
-// whoever owns it last, even while the previous owner is still returning
-// from unlock(): the released permit is handed over inside the strategy's
-// serialization, so nobody can own the mutex before unlock() is done with
-// it. With fairness::barging, or an eventcount strategy (spin, futex,
-// uring_futex), unlock() makes the permit visible first and then notifies:
-// destroy the mutex only after every thread has returned from unlock() (a
-// known limitation, tracked for a later release).
+// Lifetime: as std::mutex, the mutex may be destroyed by whoever owns it
+// last, even while the previous owner is still returning from unlock(): once
+// unlock() has made the lock available it no longer touches the mutex (its
+// last access is one atomic RMW; then it only delivers the waiter it woke, or
+// wakes an address, which tolerates freed memory). This holds for every
+// strategy, both fairness policies and both waiter kinds (Semaphore,
+// "Lifetime"). Destroy it only when nobody waits on it.
 //
 // Ownership is not tied to a thread: a coroutine may lock on one loop and,
 // after migrating, unlock on another; unlock() by a non-owner is a usage

@@ -34,15 +34,41 @@
 // first is unlinked and the next waiter is considered.
 //
 // Lifetime: destroy a Semaphore only after every waiter has returned or
-// resumed (checked by an assertion in debug builds).
+// resumed (checked by an assertion in debug builds) -- but it may be
+// destroyed by whoever takes the last permits while the releaser is still
+// inside release(), as std::mutex allows: once release() has made permits
+// available to another party it no longer touches the Semaphore. Its last
+// access is one atomic RMW on the state word; after it, it only delivers
+// the waiters it detached (their own records, their loops) and, with a
+// kernel strategy, wakes an address with futex(2) / WakeByAddressAll, which
+// tolerates the memory being gone. This holds for every strategy, both
+// fairness policies and both waiter kinds (tests/conformance: "destroy right
+// after the last use").
 //
-// State: `word_` = permits << 1 | queued_bit. queued_bit is set by a
-// registering waiter inside the strategy's serialization and cleared only
-// there (by the notify visitor when the queue is empty; with a strategy that
-// has no queue it stays set once contention was seen, and every release
-// bumps that strategy's epoch); release() adds its
-// permits with one fetch_add and notifies only if the bit was set, so the
-// uncontended paths are a single atomic RMW each.
+// Limits: requests and releases of more than max_permits throw
+// std::invalid_argument (try_acquire returns false); a release that would
+// take the count beyond max_permits throws std::overflow_error and releases
+// nothing. In every build, not only with assertions.
+//
+// State: `word_` = permits << 3 | recheck_bit | serving_bit | queued_bit.
+//   queued_bit   somebody may be registered: a release must serve the queue.
+//                Set by a registering waiter inside the strategy's
+//                serialization; cleared only by a server that saw the queue
+//                empty (with a strategy that has no queue it stays set once
+//                contention was seen, and every release bumps that
+//                strategy's epoch).
+//   serving_bit  one party (a releaser, or a waiter that gave up) is handing
+//                out the permits in the word; nobody else may take any until
+//                it clears the bit. Clearing it -- together with queued_bit
+//                when the queue is empty -- is the server's last access.
+//   recheck_bit  something changed while a server was at work (permits added
+//                by another release, a registration, a cancellation): the
+//                server must look again before it may finish.
+// An uncontended acquire and release are one CAS each. A release that finds
+// waiters takes serving_bit with its permits in the same CAS, serves, and
+// finishes with one CAS that fails (and sends it round again) if
+// recheck_bit was set meanwhile; a release that finds somebody serving adds
+// its permits with recheck_bit and leaves (the server hands them out).
 // -----------------------------------------------------------------------------
 #pragma once
 
@@ -89,13 +115,16 @@ template <wakeup_strategy S = default_strategy>
 class Semaphore {
  public:
   using strategy_type = S;
-  /// Largest permit count (the word keeps one bit for the queued flag).
-  static constexpr std::size_t max_permits = (std::uint64_t{1} << 62) - 1;
+  /// Largest permit count (the word keeps three bits for its flags).
+  static constexpr std::size_t max_permits = (std::uint64_t{1} << 61) - 1;
 
+  /// Throws std::invalid_argument when permits > max_permits, or for
+  /// fairness::fifo on a strategy without a queue.
   explicit Semaphore(std::size_t permits, fairness policy = default_fairness<S>,
                      const typename S::options& options = {})
-      : word_(std::uint64_t{permits} << permit_shift), strategy_(options), policy_(policy) {
-    if (permits > max_permits) throw std::invalid_argument("csync::Semaphore: permits > max_permits");
+      : word_(checked(permits, "constructed with") << permit_shift),
+        strategy_(options),
+        policy_(policy) {
     if (policy == fairness::fifo && !S::has_queue) {
       throw std::invalid_argument(std::string("csync::Semaphore: strategy '") +
                                   std::string(S::name) +
@@ -107,16 +136,22 @@ class Semaphore {
   Semaphore& operator=(const Semaphore&) = delete;
 
   ~Semaphore() {
+    assert((word_.load(std::memory_order_relaxed) & serving_bit) == 0 &&
+           "csync::Semaphore destroyed while a release is serving its waiters");
     assert((!S::has_queue || (word_.load(std::memory_order_relaxed) & queued_bit) == 0) &&
            "csync::Semaphore destroyed while waiters are queued");
   }
 
   /// Takes n permits if available now (and, under fifo, nobody is queued).
-  bool try_acquire(std::size_t n = 1) noexcept { return try_take(n, policy_ == fairness::fifo); }
+  /// false for n > max_permits.
+  bool try_acquire(std::size_t n = 1) noexcept {
+    return n <= max_permits && try_take(n, policy_ == fairness::fifo);
+  }
 
-  /// Blocks the calling thread until n permits are taken.
+  /// Blocks the calling thread until n permits are taken. Throws
+  /// std::invalid_argument for n > max_permits (it could never return).
   void acquire(std::size_t n = 1) {
-    if (try_acquire(n)) return;
+    if (try_acquire(checked(n, "acquire of"))) return;
     acquire_slow(n, std::nullopt);
   }
 
@@ -127,23 +162,55 @@ class Semaphore {
 
   template <class Clock, class Duration>
   bool try_acquire_until(std::chrono::time_point<Clock, Duration> deadline, std::size_t n = 1) {
-    if (try_acquire(n)) return true;
+    if (try_acquire(checked(n, "acquire of"))) return true;
     return acquire_slow(n, detail::to_steady(deadline));
   }
 
   /// Adds n permits and serves waiters according to the fairness policy.
+  /// Throws std::invalid_argument for n > max_permits and
+  /// std::overflow_error when the count would exceed max_permits (nothing is
+  /// released then). See "Lifetime" for what it touches.
   void release(std::size_t n = 1) {
     if (n == 0) return;
-    // acq_rel: release -- publishes the releaser's critical section to
-    // whoever takes these permits (pairs with the acquire CAS in try_take()
-    // and in the notify visitor); acquire -- if queued_bit is set we read the
-    // registration's RMW and must see what it published before notifying.
-    // @model(sem.release.fetch_add)
-    const std::uint64_t old =
-        word_.fetch_add(std::uint64_t{n} << permit_shift, std::memory_order_acq_rel);
-    assert((old >> permit_shift) + n <= max_permits && "csync::Semaphore: permit overflow");
-    // @model(sem.release.notify_if_queued)
-    if (old & queued_bit) notify_waiters();
+    const std::uint64_t added = std::uint64_t{checked(n, "release of")} << permit_shift;
+    // relaxed: a hint for the CAS below, which publishes.
+    std::uint64_t cur = word_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (permits_of(cur) > max_permits - n) {
+        throw std::overflow_error("csync::Semaphore: release would exceed max_permits");
+      }
+      // Every CAS here releases: it publishes the releaser's critical section
+      // to whoever takes these permits (pairs with the acquire CAS in
+      // try_take()/take_or_enqueue() and with serve()'s acquire RMWs).
+      // @model(sem.release.fast)
+      if ((cur & (queued_bit | serving_bit)) == 0) {
+        // Nobody to serve: the permits are available the moment this
+        // succeeds, and it is our last access.
+        if (word_.compare_exchange_weak(cur, cur + added, std::memory_order_release,
+                                        std::memory_order_relaxed)) {
+          return;
+        }
+      } else if (cur & serving_bit) {
+        // @model(sem.release.combine)
+        // Somebody is serving: leave the permits to it. They are not
+        // available to anyone else until it finishes, so this is our last
+        // access too.
+        if (word_.compare_exchange_weak(cur, (cur + added) | recheck_bit,
+                                        std::memory_order_release, std::memory_order_relaxed)) {
+          return;
+        }
+      } else {
+        // @model(sem.release.serve)
+        // Waiters and no server: become it, our permits in the word but
+        // reserved to us. acq_rel: release as above; acquire -- we are about
+        // to read what registrations published before setting queued_bit.
+        if (word_.compare_exchange_weak(cur, (cur + added) | serving_bit,
+                                        std::memory_order_acq_rel, std::memory_order_relaxed)) {
+          serve();
+          return;
+        }
+      }
+    }
   }
 
   /// Permits available right now (a snapshot).
@@ -155,7 +222,8 @@ class Semaphore {
   S& strategy() noexcept { return strategy_; }
 
   /// `co_await sem.async_acquire(n)` resumes, on the awaiting coroutine's own
-  /// loop, holding n permits.
+  /// loop, holding n permits. Every async_acquire throws
+  /// std::invalid_argument for n > max_permits, when called.
   auto async_acquire(std::size_t n = 1) {
     return acquire_awaiter<detail::give_up_on::never>(*this, n);
   }
@@ -185,16 +253,36 @@ class Semaphore {
   friend class Condvar;
 
   static constexpr std::uint64_t queued_bit = 1;
-  static constexpr unsigned permit_shift = 1;
+  static constexpr std::uint64_t serving_bit = 2;
+  static constexpr std::uint64_t recheck_bit = 4;
+  static constexpr unsigned permit_shift = 3;
+  static_assert(std::uint64_t{max_permits} << permit_shift >> permit_shift == max_permits,
+                "max_permits must fit above the flag bits");
 
   static std::uint64_t permits_of(std::uint64_t word) noexcept { return word >> permit_shift; }
+
+  /// n, or std::invalid_argument naming `what` when n > max_permits.
+  static std::size_t checked(std::size_t n, const char* what) {
+    if (n > max_permits) {
+      throw std::invalid_argument(std::string("csync::Semaphore: ") + what + " " +
+                                  std::to_string(n) + " permits, more than max_permits (" +
+                                  std::to_string(max_permits) + ")");
+    }
+    return n;
+  }
+
+  /// The flags that forbid taking permits outside the strategy: a server at
+  /// work always, and under fifo anybody queued.
+  static constexpr std::uint64_t blocking_flags(bool respect_queue) noexcept {
+    return serving_bit | (respect_queue ? queued_bit : 0);
+  }
 
   // @model(sem.try_take)
   bool try_take(std::size_t n, bool respect_queue) noexcept {
     // relaxed: only a successful CAS publishes anything, and it is acquire.
     std::uint64_t w = word_.load(std::memory_order_relaxed);
     for (;;) {
-      if (respect_queue && (w & queued_bit)) return false;
+      if (w & blocking_flags(respect_queue)) return false;
       if (permits_of(w) < n) return false;
       // acquire: pairs with the release half of release()'s fetch_add.
       if (word_.compare_exchange_weak(w, w - (std::uint64_t{n} << permit_shift),
@@ -222,12 +310,16 @@ class Semaphore {
       }
       std::uint64_t cur = word_.load(std::memory_order_relaxed);
       for (;;) {
-        const bool can_take = !(respect_queue && (cur & queued_bit)) && permits_of(cur) >= w.wanted;
-        const std::uint64_t next =
-            can_take ? cur - (std::uint64_t{w.wanted} << permit_shift) : cur | queued_bit;
-        // acq_rel: acquire -- taking permits pairs with release()'s fetch_add;
-        // release -- setting queued_bit publishes the registration to the
-        // releaser whose fetch_add reads it (it then notifies).
+        const bool can_take =
+            !(cur & blocking_flags(respect_queue)) && permits_of(cur) >= w.wanted;
+        // Registering while somebody serves: make it look again, or it could
+        // finish (clear queued_bit) without seeing us.
+        const std::uint64_t next = can_take ? cur - (std::uint64_t{w.wanted} << permit_shift)
+                                            : cur | queued_bit | ((cur & serving_bit) ? recheck_bit : 0);
+        // acq_rel: acquire -- taking permits pairs with release()'s release
+        // CAS; release -- setting queued_bit or recheck_bit publishes the
+        // registration (and what the strategy recorded before pred, e.g. a
+        // sleeper count) to the server whose acquire RMW reads it.
         if (word_.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
                                         std::memory_order_relaxed)) {
           result = can_take ? attempt::acquired : attempt::enqueued;
@@ -251,59 +343,123 @@ class Semaphore {
       // What is left may serve a smaller waiter behind us; nobody else will
       // look (the release that woke us is over), so pass the wake on before
       // we queue again -- or that waiter sleeps beside a free permit.
-      if (permits_of(word_.load(std::memory_order_relaxed)) != 0) notify_waiters();
+      if (permits_of(word_.load(std::memory_order_relaxed)) != 0) request_serve();
     } else {
       strategy_.stats().on_spurious();  // a broadcast woke every poller anyway
     }
     return false;
   }
 
-  /// The notify visitor: runs inside the strategy's serialization.
-  // @model(sem.notify_waiters)
-  [[gnu::noinline]] void notify_waiters() {
-    if (policy_ == fairness::fifo) {
-      strategy_.notify([this](detail::waiter* head) {
-        // @model(sem.visitor.clear_queued)
-        if (head == nullptr) return clear_queued();
-        std::uint64_t cur = word_.load(std::memory_order_relaxed);
-        // @model(sem.visitor.grant)
-        while (permits_of(cur) >= head->wanted) {
-          // acquire: the head's critical section must follow the releaser's
-          // (pairs with release()'s fetch_add; passed on by deliver()).
-          if (word_.compare_exchange_weak(cur, cur - (std::uint64_t{head->wanted} << permit_shift),
-                                          std::memory_order_acquire, std::memory_order_relaxed)) {
-            return visit::wake;  // granted: the head wakes holding its permits
-          }
+  /// Holding serving_bit: hand out the permits in the word as the policy
+  /// says, then clear the bit (and queued_bit when the queue drained) with
+  /// one CAS -- our last access to *this -- and only then deliver the
+  /// waiters detached meanwhile. The CAS fails while recheck_bit is set
+  /// (something changed since we looked); we clear it and look again. The
+  /// woken waiters cannot run before the delivery, so nobody can own what we
+  /// granted, or destroy *this, while we are still here.
+  // @model(sem.serve)
+  [[gnu::noinline]] void serve() noexcept {
+    detail::wake_list woken;
+    for (;;) {
+      // acquire: pairs with the release CAS that set recheck_bit (a
+      // combining release's permits, a registration, a cancellation): what
+      // it did is visible to the visit below.
+      // @model(sem.serve.clear_recheck)
+      word_.fetch_and(~recheck_bit, std::memory_order_acquire);
+      bool drained = false;
+      visit_queue(woken, drained);
+      // @model(sem.serve.finish)
+      // relaxed: the CAS below either fails or publishes.
+      std::uint64_t cur = word_.load(std::memory_order_relaxed);
+      bool finished = false;
+      while (!(cur & recheck_bit)) {
+        const std::uint64_t next = cur & ~(serving_bit | (drained ? queued_bit : 0));
+        // release: the permits become available to everyone with this store
+        // (pairs with the acquire CAS in try_take()/take_or_enqueue()).
+        if (word_.compare_exchange_weak(cur, next, std::memory_order_release,
+                                        std::memory_order_relaxed)) {
+          finished = true;
+          break;
         }
-        return visit::stop;  // strict FIFO: nobody overtakes the head
-      });
+      }
+      if (finished) break;
+    }
+    S::deliver(woken);  // no access to *this from here on
+  }
+
+  /// One pass of the strategy's notify with the policy's visitor; sets
+  /// `drained` when the visitor saw the queue empty (queue strategies only).
+  // @model(sem.visit_queue)
+  void visit_queue(detail::wake_list& woken, bool& drained) noexcept {
+    if (policy_ == fairness::fifo) {
+      strategy_.notify(
+          [this, &drained](detail::waiter* head) {
+            if (head == nullptr) {
+              drained = true;
+              return visit::stop;
+            }
+            // acquire: the permits may come from a combining release we have
+            // not read yet (pairs with its release CAS); passed on to the
+            // head by the delivery.
+            // @model(sem.visitor.grant)
+            const std::uint64_t cur = word_.load(std::memory_order_acquire);
+            if (permits_of(cur) < head->wanted) return visit::stop;  // nobody overtakes the head
+            // relaxed: while serving_bit is set only we take permits (others
+            // only add), so the count cannot drop below what we just read.
+            word_.fetch_sub(std::uint64_t{head->wanted} << permit_shift, std::memory_order_relaxed);
+            return visit::wake;  // granted: the head wakes holding its permits
+          },
+          woken);
     } else {
       std::uint64_t promised = 0;  // permits the woken waiters may hope for
-      strategy_.notify([this, &promised](detail::waiter* head) {
-        if (head == nullptr) return clear_queued();
-        if (promised + head->wanted > permits_of(word_.load(std::memory_order_relaxed))) {
-          return visit::stop;
-        }
-        promised += head->wanted;
-        return visit::wake;
-      });
+      strategy_.notify(
+          [this, &drained, &promised](detail::waiter* head) {
+            if (head == nullptr) {
+              drained = true;
+              return visit::stop;
+            }
+            // relaxed: only sizes the wake; the woken waiters' retries acquire.
+            if (promised + head->wanted > permits_of(word_.load(std::memory_order_relaxed))) {
+              return visit::stop;
+            }
+            promised += head->wanted;
+            return visit::wake;
+          },
+          woken);
     }
   }
 
-  visit clear_queued() noexcept {
-    // relaxed: inside the strategy's serialization, which orders it against
-    // every registration that could set the bit again.
-    word_.fetch_and(~queued_bit, std::memory_order_relaxed);
-    return visit::stop;
+  /// Somebody must look at the queue again (a waiter left it without its
+  /// permits, or a woken waiter lost its retry with permits left over): if
+  /// a server is at work, make it re-check; otherwise serve ourselves.
+  // @model(sem.request_serve)
+  void request_serve() noexcept {
+    // relaxed: a hint for the CAS below.
+    std::uint64_t cur = word_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (!(cur & queued_bit)) return;  // nobody queued: nothing to serve
+      if (cur & serving_bit) {
+        // release: pairs with serve()'s acquire clear of recheck_bit (our
+        // unlink happened before this).
+        if (word_.compare_exchange_weak(cur, cur | recheck_bit, std::memory_order_release,
+                                        std::memory_order_relaxed)) {
+          return;
+        }
+      } else if (word_.compare_exchange_weak(cur, cur | serving_bit, std::memory_order_acquire,
+                                             std::memory_order_relaxed)) {
+        // acquire: as release()'s serve path.
+        serve();
+        return;
+      }
+    }
   }
 
   /// A waiter left the queue without its permits: whoever is now at the head
   /// may be servable (or the queue empty, and the flag must go).
   // @model(sem.after_cancel)
-  void after_cancel() {
+  void after_cancel() noexcept {
     // Eventcount strategies register nothing, so nothing can be stuck behind us.
-    if constexpr (!S::has_queue) return;
-    if (word_.load(std::memory_order_relaxed) & queued_bit) notify_waiters();
+    if constexpr (S::has_queue) request_serve();
   }
 
   // @model(sem.acquire_slow)
@@ -342,7 +498,7 @@ class Semaphore {
     template <class... GiveUpArgs>
     acquire_awaiter(Semaphore& sem, std::size_t n, GiveUpArgs&&... args)
         : sem_(sem), give_up_(std::forward<GiveUpArgs>(args)...) {
-      waiter_.wanted = n;
+      waiter_.wanted = checked(n, "acquire of");
     }
     acquire_awaiter(const acquire_awaiter&) = delete;
     acquire_awaiter& operator=(const acquire_awaiter&) = delete;
@@ -378,15 +534,17 @@ class Semaphore {
    private:
     /// true: registered, stay suspended; false: finished (acquired or stopped).
     // @model(sem.awaiter.register)
+    /// Throws only before anything is registered (std::bad_alloc from
+    /// reserving the deadline's timer slot): then the semaphore is unchanged.
     bool register_or_finish() {
+      give_up_.prepare(waiter_);  // may throw: nothing registered yet
       switch (sem_.take_or_enqueue(waiter_, give_up_.stop())) {
         case attempt::acquired: acquired_ = true; return false;
         case attempt::stopped: return false;
         case attempt::enqueued: break;
       }
-      give_up_.prepare(waiter_);
       sem_.strategy_.arm(waiter_);
-      give_up_.watch(*this, waiter_);
+      give_up_.watch(*this, waiter_);  // noexcept: prepare() made room for it
       return true;
     }
 

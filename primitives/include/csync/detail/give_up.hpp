@@ -12,11 +12,15 @@
 //                    serialization at registration (nullptr: none)
 //   due()            whether the waiter should give up now, checked on the
 //                    waiter's loop before it registers again after a wake
-//   prepare(w)       before each `arm(w)`: hands the deadline to the strategy
-//   watch(o, w)      after each registration (on the waiter's loop): make
-//                    sure o.give_up() will be called when due -- a stop
-//                    callback, or a timer on w's loop unless the strategy
-//                    took charge of the deadline (w.deadline_armed)
+//   prepare(w)       before each registration, on the waiter's loop: hands
+//                    the deadline to the strategy and makes room for the
+//                    timer, so that everything after the registration is
+//                    noexcept. The only step that may throw (std::bad_alloc).
+//   watch(o, w)      after each registration and `arm(w)` (on the waiter's
+//                    loop), noexcept: make sure o.give_up() will be called
+//                    when due -- a stop callback, or a timer on w's loop
+//                    unless the strategy took charge of the deadline
+//                    (w.deadline_armed)
 //   unwatch(w)       once, on the waiter's loop, when the wait is over
 //
 // Calling give_up() when the registration is already gone is harmless: the
@@ -28,6 +32,7 @@
 #include <chrono>
 #include <optional>
 #include <stop_token>
+#include <type_traits>
 #include <utility>
 
 #include <csync/detail/waiter.hpp>
@@ -59,7 +64,11 @@ class give_up<give_up_on::stop, Owner> {
   bool due() const noexcept { return token_.stop_requested(); }
   void prepare(waiter&) const noexcept {}
 
-  void watch(Owner& owner, waiter&) {
+  void watch(Owner& owner, waiter&) noexcept {
+    // std::stop_callback's constructor does not allocate (the callback is
+    // linked into the stop state) and is noexcept for this callable.
+    static_assert(std::is_nothrow_constructible_v<std::stop_callback<caller>,
+                                                  const std::stop_token&, caller>);
     // Constructed after the first registration: if stop is already requested
     // the callback runs right here and withdraws it. Later registrations
     // check the token inside the strategy's serialization instead.
@@ -89,12 +98,18 @@ class give_up<give_up_on::deadline, Owner> {
 
   const std::stop_token* stop() const noexcept { return nullptr; }
   bool due() const noexcept { return std::chrono::steady_clock::now() >= timer_.deadline; }
-  void prepare(waiter& w) const noexcept { w.deadline = timer_.deadline; }
+  /// Throws std::bad_alloc (nothing changed then), and only before the first
+  /// registration: later ones find the timer scheduled or the deadline kept
+  /// by the strategy, so a re-registration from a delivery (noexcept) cannot.
+  void prepare(waiter& w) {
+    w.deadline = timer_.deadline;
+    if (!timer_.scheduled() && !w.deadline_armed) w.loop->reserve_timer();
+  }
 
-  void watch(Owner& owner, waiter& w) {
+  void watch(Owner& owner, waiter& w) noexcept {
     if (w.deadline_armed || timer_.scheduled()) return;
     timer_.owner = &owner;
-    w.loop->add_timer(timer_);  // on w's loop: watch runs there
+    w.loop->add_timer_reserved(timer_);  // on w's loop: watch runs there
   }
 
   void unwatch(waiter& w) noexcept {

@@ -33,9 +33,11 @@
 #pragma once
 
 #include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include <csync/detail/atomic.hpp>
 #include <csync/detail/address_wait.hpp>
@@ -44,9 +46,23 @@
 
 namespace csync::detail {
 
+/// `waiter::state`. Every registration starts at `waiting`; its fate is then
+/// decided by exactly one transition out of it:
+///
+///   waiting --deliver--------------------------> notified   (the hand-over)
+///   waiting --claim (notifier, under the registry's serialization)--> claimed
+///   claimed --deliver--------------------------> notified
+///   waiting --the owner gives up (CAS)---------> cancelled
+///
+/// `claimed` and `cancelled` are used by primitives that must arbitrate a
+/// notification against the owner's own timeout without touching the
+/// primitive afterwards (Condvar: the notifier may destroy it right after
+/// notifying). The winner of the CAS out of `waiting` owns the outcome.
 enum waiter_state : std::uint32_t {
-  waiting = 0,   ///< registered (or about to be); no delivery yet
-  notified = 1,  ///< a notifier handed this waiter over; it may run
+  waiting = 0,    ///< registered (or about to be); no delivery yet
+  notified = 1,   ///< a notifier handed this waiter over; it may run
+  claimed = 2,    ///< a notifier took it; its delivery follows
+  cancelled = 3,  ///< its owner gave up before any notifier claimed it
 };
 
 struct waiter {
@@ -126,14 +142,70 @@ inline void deliver(waiter& w) noexcept {
 }
 
 /// Thread waiters: sleep until delivered (true) or until `deadline` (false).
+/// Touches only `w`, never the primitive or strategy that registered it.
 inline bool park(waiter& w, deadline_t deadline = std::nullopt) noexcept {
   for (;;) {
     // acquire: pairs with the release store in deliver().
-    if (w.state.load(std::memory_order_acquire) == notified) return true;
-    if (!wait_on_address(w.state, waiting, deadline)) {
+    const std::uint32_t s = w.state.load(std::memory_order_acquire);
+    if (s == notified) return true;
+    // Sleep while the word still reads `s` (waiting, or claimed: a delivery
+    // is on its way); deliver()'s store changes it before its wake.
+    if (!wait_on_address(w.state, s, deadline)) {
       return w.state.load(std::memory_order_acquire) == notified;
     }
   }
+}
+
+/// Waiters a notify detached, in FIFO order, to be delivered only after the
+/// notifier's last access to the primitive (see `wakeup_strategy::notify`).
+/// Linked through `waiter::next`, which a detached waiter no longer needs, so
+/// it holds any number of waiters without allocating. It may also carry one
+/// address to wake every kernel sleeper on (an eventcount's epoch word):
+/// a wake by address tolerates the memory being gone by then.
+class wake_list {
+ public:
+  wake_list() = default;
+  wake_list(const wake_list&) = delete;
+  wake_list& operator=(const wake_list&) = delete;
+  ~wake_list() { assert(empty() && "wake_list dropped undelivered waiters"); }
+
+  bool empty() const noexcept { return head_ == nullptr && broadcast_ == nullptr; }
+
+  /// Appends a detached waiter (its registry fields are free).
+  void push(waiter& w) noexcept {
+    w.next = nullptr;
+    (tail_ ? tail_->next : head_) = &w;
+    tail_ = &w;
+  }
+
+  /// After delivery, wake every kernel sleeper on `word` (FUTEX_WAKE all).
+  void wake_all_on(std::atomic<std::uint32_t>& word) noexcept { broadcast_ = &word; }
+
+  /// Removes and returns the first waiter, or nullptr. Read `next` before
+  /// delivering a waiter: once delivered it may be gone.
+  waiter* pop() noexcept {
+    waiter* w = head_;
+    if (w) {
+      head_ = w->next;
+      if (!head_) tail_ = nullptr;
+    }
+    return w;
+  }
+
+  /// Takes the broadcast address (nullptr if none).
+  std::atomic<std::uint32_t>* take_broadcast() noexcept { return std::exchange(broadcast_, nullptr); }
+
+ private:
+  waiter* head_ = nullptr;
+  waiter* tail_ = nullptr;
+  std::atomic<std::uint32_t>* broadcast_ = nullptr;
+};
+
+/// The default delivery of a wake_list: each waiter by `deliver`, then the
+/// broadcast wake. Touches no primitive or strategy object.
+inline void deliver_all(wake_list& woken) noexcept {
+  while (waiter* w = woken.pop()) deliver(*w);
+  if (std::atomic<std::uint32_t>* word = woken.take_broadcast()) wake_address_all(*word);
 }
 
 }  // namespace csync::detail

@@ -322,11 +322,24 @@ class Loop {
   /// once after `t.deadline`. Timers do not keep `run()` alive; a task that
   /// waits for one does. Throws std::bad_alloc (then `t` is not scheduled).
   void add_timer(timer_item& t) {
+    reserve_timer();  // may throw; t untouched then
+    add_timer_reserved(t);
+  }
+
+  /// Loop thread: make room for one more timer, so that the next
+  /// add_timer_reserved cannot fail. Throws std::bad_alloc (nothing changed).
+  void reserve_timer() {
     // relaxed: diagnostic only, pairs with no other operation (see spawn).
     assert((!running_.load(std::memory_order_relaxed) || current() == this) &&
            "Loop::add_timer from a thread other than the running loop's");
+    if (timers_.size() == timers_.capacity()) timers_.reserve(timers_.size() * 2 + 4);
+  }
+
+  /// add_timer after reserve_timer() made room: never throws.
+  void add_timer_reserved(timer_item& t) noexcept {
     assert(!t.scheduled() && "timer_item already scheduled");
-    timers_.push_back(&t);  // may throw; t untouched then
+    assert(timers_.size() < timers_.capacity() && "add_timer_reserved without reserve_timer");
+    timers_.push_back(&t);  // within capacity: no allocation
     t.seq_ = next_timer_seq_++;
     t.heap_index_ = timers_.size() - 1;
     sift_up(t.heap_index_);

@@ -23,15 +23,16 @@
 //               and the newcomer (p first: FIFO), store multi.
 //               multi: under the mutex, re-check multi, pred(), push.
 //   notify      empty/single: claim, visit the head (and nullptr after
-//               detaching it), release, deliver after releasing the claim.
-//               multi: the shared batched visit under the mutex; when the
-//               queue drains, store empty under the mutex.
+//               detaching it), release; the head goes into the caller's
+//               wake_list. multi: the shared walk (detail::visit_fifo) under
+//               the mutex, in one hold; when the queue drains, store empty
+//               under the mutex.
 //   cancel      single p == w: CAS p -> empty (true). multi: under the mutex,
 //               unlink if still linked (and store empty when the queue is
 //               now empty). Anything else: w was detached by a
 //               notify, whose delivery is in flight (false).
 //
-// Races handled (seed-lessons.md §4):
+// Races handled (the four ways a one-slot waker goes wrong):
 //   (a) mode overwrite: modes change only by CAS from an observed value or by
 //       the claimer/mutex holder; multi -> empty happens only under the mutex
 //       with the queue empty.
@@ -58,7 +59,7 @@
 #include <csync/detail/atomic.hpp>
 #include <csync/detail/backoff.hpp>
 #include <csync/detail/intrusive_fifo.hpp>
-#include <csync/detail/queue_notify.hpp>
+#include <csync/detail/locked_fifo.hpp>
 #include <csync/detail/waiter.hpp>
 #include <csync/strategies/concept.hpp>
 #include <csync/strategies/stats.hpp>
@@ -133,8 +134,7 @@ class basic_atomic_waker {
 
   // @model(aw.notify)
   template <class Visitor>
-  std::size_t notify(Visitor&& visitor) {
-    std::size_t delivered = 0;
+  std::size_t notify(Visitor&& visitor, detail::wake_list& woken) {
     detail::backoff backoff;
     for (;;) {
       std::uintptr_t s = slot_.load(std::memory_order_acquire);  // pairs as in enqueue_if
@@ -143,51 +143,34 @@ class basic_atomic_waker {
         continue;
       }
       if (s == multi) {
-        bool again = false;
-        detail::wake_list batch;
-        {
-          std::lock_guard guard(overflow_mutex_);
-          // @model(aw.notify.multi)
-          if (!still_multi()) {
-            again = true;
-          } else {
-            for (;;) {
-              detail::waiter* head = overflow_.front();
-              if (visitor(head) != visit::wake || head == nullptr) {
-                // @model(aw.notify.drain)
-                if (head == nullptr) release(empty_slot);  // drained: back to the slot
-                break;
-              }
-              overflow_.remove(*head);
-              stats_.on_wake(1);  // under the mutex: nothing touches *this after delivering
-              batch.push(head);
-              if (batch.full()) {
-                again = true;
-                break;
-              }
-            }
-          }
-        }
-        delivered += batch.deliver_all();
-        if (again) continue;
-        break;
+        std::lock_guard guard(overflow_mutex_);
+        // @model(aw.notify.multi)
+        if (!still_multi()) continue;
+        const detail::visit_result result = detail::visit_fifo(overflow_, visitor, woken);
+        // @model(aw.notify.drain)
+        if (result.drained) release(empty_slot);  // drained: back to the slot
+        if (result.woken != 0) stats_.on_wake(result.woken);  // under the mutex: before delivery
+        return result.woken;
       }
       if (!claim(s)) continue;
       // @model(aw.notify.single)
       detail::waiter* head = s == empty_slot ? nullptr : waiter_at(s);
-      if (visitor(head) == visit::wake && head != nullptr) {
-        head->linked = false;
-        visitor(nullptr);  // the registry is now empty; let the primitive see it
-        stats_.on_wake(1);
-        release(empty_slot);
-        detail::deliver(*head);  // after the claim is released
-        ++delivered;
-      } else {
+      const visit decision = visitor(head);
+      if (head == nullptr || decision == visit::stop) {
         release(s);
+        return 0;
       }
-      break;
+      head->linked = false;
+      visitor(nullptr);  // the registry is now empty; let the primitive see it
+      if (decision == visit::drop) {
+        release(empty_slot);
+        return 0;
+      }
+      stats_.on_wake(1);
+      release(empty_slot);
+      woken.push(*head);  // delivered by the caller, after its last access
+      return 1;
     }
-    return delivered;
   }
 
   // @model(aw.cancel)
@@ -224,7 +207,8 @@ class basic_atomic_waker {
   }
 
   bool wait(detail::waiter& w, detail::deadline_t deadline) { return detail::park(w, deadline); }
-  void arm(detail::waiter&) noexcept {}  // notify posts the coroutine
+  void arm(detail::waiter&) noexcept {}  // the notifier's delivery posts the coroutine
+  static void deliver(detail::wake_list& woken) noexcept { detail::deliver_all(woken); }
   Stats& stats() noexcept { return stats_; }
 
  private:

@@ -52,21 +52,33 @@
 //     Before the call, w's delivery fields (loop, item) must be set and
 //     w.state must be `waiting`. Thread-safe; any thread.
 //
-// s.notify(v) -> std::size_t
-//     Queue strategies: repeatedly call v(head) with the current head (or
-//     nullptr when the queue is empty -- the primitive's chance to clear its
-//     "queued" flag under the serialization) until v returns visit::stop or
-//     the queue is empty; each head for which v returned visit::wake is
-//     detached. Detached waiters are delivered after the internal lock is
-//     released, in batches of at most `detail::wake_batch`; between batches
-//     the lock is re-taken and v is called again, so v must decide from
-//     shared state, not from how often it was called. Returns the number of
-//     waiters delivered.
-//     Eventcount strategies: bump the epoch and wake every sleeper; v is
-//     never called; returns the number of waiters delivered through
-//     userspace (futex's parked coroutines), 0 when all sleep in the kernel
-//     or poll.
+// s.notify(v, woken) -> std::size_t
+//     Detach the waiters to wake into `woken` (a detail::wake_list); deliver
+//     none of them. The caller delivers with S::deliver(woken) once it has
+//     made its LAST access to the primitive and the strategy: a woken waiter
+//     may own the primitive at once and destroy it (Semaphore::release, see
+//     there). Returns the number of waiters detached into `woken`.
+//     Queue strategies: under their serialization, repeatedly call v(head)
+//     with the current head (or nullptr when the queue is empty -- the
+//     primitive's chance to note, under the serialization, that nobody is
+//     queued) until v returns visit::stop or the queue is empty. visit::wake
+//     detaches the head into `woken`; visit::drop detaches it and delivers
+//     nothing (its owner already gave up and is about to cancel: its cancel
+//     then returns false, see Condvar). All of it in one hold of the
+//     serialization; nothing is re-taken afterwards.
+//     Eventcount strategies: bump the epoch and make every sleeper due for a
+//     wake-up: coroutines parked in userspace (futex) go into `woken`, and
+//     `woken.wake_all_on(epoch)` makes S::deliver wake the kernel sleepers by
+//     address, which tolerates the strategy being gone by then. v is never
+//     called.
 //     Any thread, with or without the primitive's user lock held.
+//
+// S::deliver(woken) -> void, noexcept, static
+//     Deliver every waiter in `woken` (detail::deliver: unpark a thread, post
+//     a coroutine to its own loop) and wake its broadcast address. Static: it
+//     must not touch any strategy or primitive object. The default is
+//     detail::deliver_all; strategy::iocp groups coroutines per loop into one
+//     completion packet each.
 //
 // s.cancel(w) -> bool
 //     Withdraw a registered w (a timeout, a stop request). true: w was
@@ -105,7 +117,8 @@
 //
 // Threads: every expression may be called from any thread concurrently,
 // except that cancel/wait/arm on a given w are called only by w's owner.
-// No strategy delivers a waiter while holding an internal lock.
+// No strategy delivers a waiter while holding an internal lock; none delivers
+// one inside notify at all (the caller does, after its last access).
 // -----------------------------------------------------------------------------
 #pragma once
 
@@ -123,6 +136,7 @@ namespace csync {
 enum class visit : unsigned char {
   wake,  ///< detach the head and deliver it, then visit the next head
   stop,  ///< leave the head (and everything behind it) queued
+  drop,  ///< detach the head without delivering it (its owner is cancelling)
 };
 
 /// Whether a strategy can run on this machine, and if not, why.
@@ -132,10 +146,6 @@ struct availability {
 };
 
 namespace detail {
-/// Most waiters delivered per lock hold; bounds the time notify keeps others
-/// out and the stack space of a batch (tokio's WakeList uses 32 as well).
-inline constexpr std::size_t wake_batch = 32;
-
 // Archetypes: the weakest callables the concept promises to accept.
 struct predicate_archetype {
   bool operator()() const;
@@ -151,11 +161,13 @@ concept wakeup_strategy =
     std::constructible_from<S, const typename S::options&> &&
     std::bool_constant<S::has_queue>::value == S::has_queue &&  // a constant
     requires(S& s, detail::waiter& w, detail::deadline_t deadline,
-             detail::predicate_archetype pred, detail::visitor_archetype visitor) {
+             detail::predicate_archetype pred, detail::visitor_archetype visitor,
+             detail::wake_list& woken) {
       { S::name } -> std::convertible_to<std::string_view>;
       { S::availability() } -> std::same_as<csync::availability>;
       { s.enqueue_if(w, pred) } -> std::same_as<bool>;
-      { s.notify(visitor) } -> std::same_as<std::size_t>;
+      { s.notify(visitor, woken) } -> std::same_as<std::size_t>;
+      { S::deliver(woken) } noexcept -> std::same_as<void>;
       { s.cancel(w) } -> std::same_as<bool>;
       { s.wait(w, deadline) } -> std::same_as<bool>;
       { s.arm(w) } -> std::same_as<void>;

@@ -14,13 +14,15 @@
 //                         FUTEX_WAIT(&epoch_, w.ticket) until the epoch moves
 //                         (true) or the deadline passes (false, still counted
 //                         as a sleeper until cancel).
-//   notify()              epoch_ += 1; if sleepers_ != 0: FUTEX_WAKE(all).
+//   notify()              epoch_ += 1; if sleepers_ != 0: the caller's
+//                         wake_list wakes all on &epoch_ (FUTEX_WAKE, by
+//                         address: after the caller's last access).
 //   cancel(w)             sleepers_ -= 1; true.
 //
 // Coroutine waiters cannot block their loop's thread, so they are recorded
 // in userspace instead: an intrusive list under a mutex (registration and
 // pred() under it), and notify -- when the list is non-empty -- detaches all
-// of them and posts each to its own loop after unlocking. Thread and
+// of them into the caller's wake_list, which posts each to its own loop. Thread and
 // coroutine waiters share the epoch, so a primitive need not know which kind
 // waits. (strategy::uring_futex instead has coroutines wait in the kernel
 // too, through their loop's io_uring.)
@@ -65,7 +67,6 @@
 #include <csync/detail/address_wait.hpp>
 #include <csync/detail/cpu_relax.hpp>
 #include <csync/detail/intrusive_fifo.hpp>
-#include <csync/detail/queue_notify.hpp>
 #include <csync/detail/waiter.hpp>
 #include <csync/strategies/concept.hpp>
 #include <csync/strategies/stats.hpp>
@@ -101,17 +102,19 @@ class basic_futex {
 
   // @model(futex.notify)
   template <class Visitor>
-  std::size_t notify(Visitor&&) {
+  std::size_t notify(Visitor&&, detail::wake_list& woken) {
     // acq_rel: release -- a sleeper that sees the new epoch sees the
     // primitive's state change made before notify; acquire -- orders the
     // sleepers_/coroutine-count loads below after the bump.
     epoch_.fetch_add(1, std::memory_order_acq_rel);
     stats_.on_wake(1);
     // relaxed: see enqueue_if; the increment happens-before this load.
-    if (sleepers_.load(std::memory_order_relaxed) != 0) detail::wake_address_all(epoch_);
-    if (coroutines_.load(std::memory_order_relaxed) != 0) return deliver_coroutines();
+    if (sleepers_.load(std::memory_order_relaxed) != 0) woken.wake_all_on(epoch_);
+    if (coroutines_.load(std::memory_order_relaxed) != 0) return detach_coroutines(woken);
     return 0;
   }
+
+  static void deliver(detail::wake_list& woken) noexcept { detail::deliver_all(woken); }
 
   bool cancel(detail::waiter& w) {
     if (!w.is_thread()) {
@@ -189,11 +192,15 @@ class basic_futex {
     coroutines_.fetch_sub(1, std::memory_order_relaxed);
   }
 
-  [[gnu::noinline]] std::size_t deliver_coroutines() {
-    auto take_all = [](detail::waiter*) { return visit::wake; };
-    return detail::notify_in_batches(
-        [this] { mutex_.lock(); }, [this] { mutex_.unlock(); }, [this] { return list_.front(); },
-        [this](detail::waiter& w) { unlink(w); }, take_all);
+  [[gnu::noinline]] std::size_t detach_coroutines(detail::wake_list& woken) {
+    std::size_t n = 0;
+    std::lock_guard guard(mutex_);
+    while (detail::waiter* w = list_.front()) {
+      unlink(*w);
+      woken.push(*w);
+      ++n;
+    }
+    return n;
   }
 
   options options_{};

@@ -9,26 +9,22 @@
 // (<csync/runtime/iocp_backend.hpp>: Windows, CSYNC_WITH_IOCP not 0) and a
 // port can be created.
 //
-// State machine of a waiter (all transitions under `mutex_`), as
-// intrusive_list:
+// The registry is intrusive_list's: the shared queue-strategy skeleton
+// (<csync/detail/locked_fifo.hpp>) over detail::intrusive_fifo, with its
+// state machine and races handled. Only the delivery is this strategy's own.
 //
-//     unlinked --enqueue_if(pred()==true)--> linked   (push_back)
-//     linked   --notify: visitor says wake--> detached (pop_front; delivered
-//                                                       after unlock)
-//     linked   --cancel--------------------> unlinked (O(1) unlink; true)
-//     detached --cancel--------------------> detached (false)
-//
-// Delivery (after the lock is released, per batch of at most
-// detail::wake_batch detached waiters, in FIFO order):
+// Delivery (S::deliver, after the notifier's last access to the primitive,
+// in FIFO order):
 //   * coroutine waiter whose loop runs an IOCP backend and is not the
-//     notifier's own loop: its work_item joins a chain for that loop; when
-//     the batch is sorted, each chain goes out as ONE completion packet
+//     notifier's own loop: its work_item joins a chain for that loop; once
+//     the woken list is sorted (up to 32 distinct loops at a time), each
+//     chain goes out as ONE completion packet
 //     (iocp_backend::post_remote_chain: PostQueuedCompletionStatus with the
 //     chain's head as the OVERLAPPED pointer). The loop's
 //     GetQueuedCompletionStatusEx dequeues it and runs the items on the
 //     loop's thread. So wake_all of k waiters on m loops costs m packets,
-//     and every waiter is woken: the seed's single auto-reset event woke one
-//     per wake_all and merged N releases into one (seed-lessons.md §7).
+//     and every waiter is woken (a single auto-reset event per queue would
+//     wake one per wake_all and merge N releases into one).
 //   * coroutine waiter on the notifier's own loop: Loop::post, i.e. the
 //     loop's local ready queue (no system call; it runs in the next batch).
 //   * coroutine waiter on a loop with another backend (a Loop constructed
@@ -58,9 +54,8 @@
 // would take that path where it exists and RegisterWaitForSingleObject
 // posting to the port where it does not.
 //
-// Races handled: as intrusive_list (pred and visit share the lock; wake and
-// cancel decide under it via `waiter::linked`; delivery after unlock). A
-// packet is posted only for detached waiters, whose frames cannot end
+// Races handled: as intrusive_list (locked_fifo.hpp). A packet is posted
+// only for detached waiters, whose frames cannot end
 // before their item runs, and after post_remote_chain returns neither the
 // items nor the target backend are touched again (the loop may finish and
 // be destroyed as soon as the packet is queued).
@@ -71,7 +66,7 @@
 // completion port (the kernel's queue; iocp_backend.hpp), or the loop's own
 // ready queue on the same thread; for a thread through the release store
 // of `notified`, paired with park()'s acquire load. Registration and notify
-// are ordered by `mutex_`.
+// are ordered by the registry's lock.
 //
 // Where waiters resume: a coroutine on its own loop's thread, inside run(),
 // after the loop dequeued the packet -- never inside notify. A thread
@@ -91,7 +86,7 @@
 #include <csync/detail/atomic.hpp>
 #include <csync/detail/intrusive_fifo.hpp>
 #include <csync/detail/iocp_probe.hpp>
-#include <csync/detail/queue_notify.hpp>
+#include <csync/detail/locked_fifo.hpp>
 #include <csync/detail/waiter.hpp>
 #include <csync/runtime/backend.hpp>
 #include <csync/runtime/iocp_backend.hpp>
@@ -115,17 +110,13 @@ struct iocp_features {
 };
 
 template <stats_hook Stats = no_stats>
-class basic_iocp {
+class basic_iocp : public detail::locked_fifo<detail::intrusive_fifo, Stats> {
  public:
   static constexpr std::string_view name = "iocp";
-  static constexpr bool has_queue = true;
   struct options {};
 
   basic_iocp() = default;
   explicit basic_iocp(const options&) {}
-  basic_iocp(const basic_iocp&) = delete;
-  basic_iocp& operator=(const basic_iocp&) = delete;
-  ~basic_iocp() { assert(list_.empty() && "strategy destroyed with waiters"); }
 
   /// Available where the IOCP backend is compiled and a completion port can
   /// be created (probe_iocp(), run once per process).
@@ -141,87 +132,51 @@ class basic_iocp {
     return {probe.wait_packet_ok, probe.wait_packet_reason};
   }
 
-  template <class Pred>
-  bool enqueue_if(detail::waiter& w, Pred&& pred) {
-    std::lock_guard guard(mutex_);
-    if (!pred()) return false;
-    list_.push_back(w);
-    return true;
-  }
-
-  template <class Visitor>
-  std::size_t notify(Visitor&& visitor) {
-    return detail::notify_in_batches(
-        [this] { mutex_.lock(); }, [this] { mutex_.unlock(); },
-        [this] { return list_.front(); },
-        [this](detail::waiter& w) {
-          list_.remove(w);
-          stats_.on_wake(1);  // under the lock: nothing touches *this after delivering
-        },
-        visitor, [](detail::waiter* const* first, std::size_t n) noexcept { deliver_batch(first, n); });
-  }
-
-  bool cancel(detail::waiter& w) {
-    std::lock_guard guard(mutex_);
-    if (!w.linked) return false;
-    list_.remove(w);
-    return true;
-  }
-
-  /// WaitOnAddress on w.state (futex(2) on Linux, where this strategy is
-  /// unavailable but still correct).
-  bool wait(detail::waiter& w, detail::deadline_t deadline) { return detail::park(w, deadline); }
-  void arm(detail::waiter&) noexcept {}  // notify posts the coroutine
-  Stats& stats() noexcept { return stats_; }
-
- private:
-  /// Delivers detached waiters (no lock held): one completion packet per
-  /// IOCP loop, see the file comment. Touches no waiter after handing it over.
-  [[gnu::noinline]] static void deliver_batch(detail::waiter* const* first,
-                                              std::size_t n) noexcept {
+  /// Delivers the woken waiters: one completion packet per IOCP loop, see the
+  /// file comment. Touches no waiter after handing it over, and no strategy.
+  [[gnu::noinline]] static void deliver(detail::wake_list& woken) noexcept {
 #if CSYNC_HAVE_IOCP
     struct chain {
       runtime::Loop* loop = nullptr;
       runtime::iocp_backend* port = nullptr;  ///< nullptr: the loop has another backend
       runtime::work_queue items;
     };
-    std::array<chain, detail::wake_batch> chains;
-    std::size_t used = 0;
+    constexpr std::size_t max_chains = 32;  // distinct loops sorted at a time
     runtime::Loop* const here = runtime::Loop::current();
-    for (std::size_t i = 0; i < n; ++i) {
-      detail::waiter& w = *first[i];
-      runtime::Loop* const loop = w.loop;
-      if (loop == nullptr || loop == here) {
-        detail::deliver(w);  // thread: WakeByAddressSingle; own loop: local ready queue
-        continue;
+    while (detail::waiter* first = woken.pop()) {
+      std::array<chain, max_chains> chains;
+      std::size_t used = 0;
+      for (detail::waiter* next = first; next != nullptr;
+           next = used == max_chains ? nullptr : woken.pop()) {
+        detail::waiter& w = *next;
+        runtime::Loop* const loop = w.loop;
+        if (loop == nullptr || loop == here) {
+          detail::deliver(w);  // thread: WakeByAddressSingle; own loop: local ready queue
+          continue;
+        }
+        std::size_t c = 0;
+        while (c < used && chains[c].loop != loop) ++c;
+        if (c == used) {
+          chains[used].loop = loop;
+          chains[used].port = runtime::iocp_backend_of(*loop);
+          ++used;
+        }
+        if (chains[c].port == nullptr) {
+          detail::deliver(w);  // another backend: its own post
+          continue;
+        }
+        chains[c].items.push_back(w.item);
       }
-      std::size_t c = 0;
-      while (c < used && chains[c].loop != loop) ++c;
-      if (c == used) {
-        chains[used].loop = loop;
-        chains[used].port = runtime::iocp_backend_of(*loop);
-        ++used;
+      // Each loop's waiters are still suspended until its packet is dequeued,
+      // so each target backend outlives its own post_remote_chain; nothing of
+      // a chain is touched after it was posted.
+      for (std::size_t c = 0; c < used; ++c) {
+        if (chains[c].port != nullptr) chains[c].port->post_remote_chain(chains[c].items);
       }
-      if (chains[c].port == nullptr) {
-        detail::deliver(w);  // another backend: its own post
-        continue;
-      }
-      chains[c].items.push_back(w.item);
     }
-    // Each loop's waiters are still suspended until its packet is dequeued,
-    // so each target backend outlives its own post_remote_chain; nothing of
-    // a chain is touched after it was posted.
-    for (std::size_t c = 0; c < used; ++c) {
-      if (chains[c].port != nullptr) chains[c].port->post_remote_chain(chains[c].items);
-    }
-#else
-    for (std::size_t i = 0; i < n; ++i) detail::deliver(*first[i]);
 #endif
+    detail::deliver_all(woken);  // whatever is left (everything where IOCP is not compiled)
   }
-
-  detail::mutex mutex_;
-  detail::intrusive_fifo list_;  // guarded by mutex_
-  [[no_unique_address]] Stats stats_;
 };
 
 using iocp = basic_iocp<>;

@@ -76,14 +76,16 @@ class basic_spin {
   }
 
   template <class Visitor>
-  std::size_t notify(Visitor&&) noexcept {
+  std::size_t notify(Visitor&&, detail::wake_list&) noexcept {
     // release: pairs with the acquire loads in enqueue_if()/wait(); the
     // notifier's state change (already made by the primitive) is visible to a
     // poller that sees the new epoch.
     epoch_.fetch_add(1, std::memory_order_release);
     stats_.on_wake(1);
-    return 0;
+    return 0;  // pollers notice the epoch themselves: nothing to deliver
   }
+
+  static void deliver(detail::wake_list& woken) noexcept { detail::deliver_all(woken); }
 
   bool cancel(detail::waiter& w) noexcept {
     return w.is_thread();  // a coroutine's poll item is already posted: it will run

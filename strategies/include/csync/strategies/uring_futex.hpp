@@ -300,7 +300,11 @@ class basic_uring_futex : public basic_futex<Stats> {
 
   /// A wake landed on a wait we were cancelling: pass it on.
   // @model(uf.forward)
-  void forward() { this->notify([](csync::detail::waiter*) { return visit::stop; }); }
+  void forward() {
+    csync::detail::wake_list woken;
+    this->notify([](csync::detail::waiter*) { return visit::stop; }, woken);
+    base::deliver(woken);
+  }
 };
 
 using uring_futex = basic_uring_futex<>;
