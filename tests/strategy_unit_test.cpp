@@ -1034,6 +1034,7 @@ struct fake_strategy {
   bool cancel(waiter&) requires WithCancel;
   bool wait(waiter&, deadline_t);
   void arm(waiter&);
+  void reclaim(waiter&) noexcept;
   csync::no_stats& stats();
 };
 

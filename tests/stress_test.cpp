@@ -25,6 +25,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -68,14 +70,33 @@ constexpr std::size_t foreign_threads() {
 /// threads (context switches) and spinning strategies run fewer. So does
 /// schedule perturbation: its sleeps make the queue strategies' coroutine
 /// runs about 10x slower, and widened windows need fewer rounds to be hit.
+///
+/// Soak mode (scripts/soak.sh): with CSYNC_SOAK_OPS=N in the environment each
+/// test runs at least N operations in all (summed over its policies, spread
+/// over `workers` per policy) and prints "[ soak ] ops=<n>" when it ends.
+std::size_t soak_ops() {
+  static const std::size_t ops = [] {
+    const char* v = std::getenv("CSYNC_SOAK_OPS");
+    return v == nullptr ? std::size_t{0} : static_cast<std::size_t>(std::strtoull(v, nullptr, 10));
+  }();
+  return ops;
+}
+
 template <class C>
-std::size_t stress_rounds(std::size_t policies) {
+std::size_t stress_rounds(std::size_t policies, std::size_t workers) {
   std::size_t n = C::rounds(19200 / policies, 4, 4);
   if (csync_test::perturbed) n /= 8;
   if (C::K::is_threads) n /= 2;
   if (!C::S::has_queue) n /= 4;
+  if (const std::size_t target = soak_ops(); target != 0) {
+    n = std::max(n, (target + policies * workers - 1) / (policies * workers));
+  }
   return std::max<std::size_t>(1, n);
 }
+
+/// Operations a test performed (acquire attempts, lock attempts, items
+/// moved); printed in soak mode.
+std::atomic<std::uint64_t> operations_done{0};
 
 /// Runs body(K{}, i) for K's workers and body(threads{}, i) for the foreign
 /// threads (numbered after them), all concurrently.
@@ -95,8 +116,12 @@ template <class C>
 class Stress : public ::testing::Test {
  protected:
   void SetUp() override {
+    operations_done = 0;
     const csync::availability a = C::S::availability();
     if (!a.available) GTEST_SKIP() << "unavailable: " << a.reason;
+  }
+  void TearDown() override {
+    if (soak_ops() != 0) std::printf("[ soak ] ops=%llu\n", static_cast<unsigned long long>(operations_done.load()));
   }
 };
 
@@ -110,7 +135,8 @@ TYPED_TEST_P(Stress, SemaphoreMixedOperations) {
     constexpr std::size_t permits = 4;
     csync::Semaphore<PS> sem(permits, f);
     const std::size_t total = stress_workers<K>() + foreign_threads<K>();
-    const std::size_t iterations = stress_rounds<TypeParam>(fs.size());
+    const std::size_t iterations = stress_rounds<TypeParam>(fs.size(), total);
+    operations_done += total * iterations;
     std::vector<cancel_slot> slots(total);
     for (std::size_t i = 0; i < total; ++i) slots[i].set_thread_timeout(std::chrono::microseconds(20 + 30 * (i % 8)));
     std::atomic<std::size_t> held{0}, violations{0}, taken{0}, refused{0};
@@ -176,7 +202,8 @@ TYPED_TEST_P(Stress, MutexMixedOperations) {
     SCOPED_TRACE(to_string(f));
     csync::Mutex<PS> m(f);
     const std::size_t total = stress_workers<K>() + foreign_threads<K>();
-    const std::size_t iterations = stress_rounds<TypeParam>(fs.size());
+    const std::size_t iterations = stress_rounds<TypeParam>(fs.size(), total);
+    operations_done += total * iterations;
     std::vector<cancel_slot> slots(total);
     for (std::size_t i = 0; i < total; ++i) slots[i].set_thread_timeout(std::chrono::microseconds(30 + 20 * (i % 8)));
     std::atomic<std::size_t> holders{0}, violations{0}, locked{0};
@@ -245,8 +272,9 @@ TYPED_TEST_P(Stress, CondvarBoundedBuffer) {
     constexpr std::size_t capacity = 4;
     const std::size_t total_workers = stress_workers<K>() + foreign_threads<K>();
     const std::size_t producers = total_workers / 2;
-    const std::size_t per_producer = stress_rounds<TypeParam>(fs.size());
+    const std::size_t per_producer = stress_rounds<TypeParam>(fs.size(), producers);
     const std::size_t total = producers * per_producer;
+    operations_done += total;
     std::vector<cancel_slot> slots(total_workers);
     for (std::size_t i = 0; i < total_workers; ++i) slots[i].set_thread_timeout(std::chrono::microseconds(50 + 25 * (i % 8)));
     std::deque<std::uint64_t> buffer;  // guarded by m

@@ -49,6 +49,13 @@
 //     on the loop of a waiter it just notified: the destructor would wait
 //     for a task that cannot run.
 // A notifier may notify with or without holding the lock.
+//
+// Drop = cancel: a coroutine frame destroyed while it waits (on its loop's
+// thread) withdraws its wait in the awaiter's destructor: on the condvar,
+// the registration is cancelled -- a notification that already claimed it
+// is consumed, not passed on, since its notifier may have destroyed the
+// condvar by then; while re-acquiring the mutex, as Semaphore's wait (the
+// lock passed on if it was already handed over).
 // -----------------------------------------------------------------------------
 #pragma once
 
@@ -318,6 +325,38 @@ class Condvar {
     wait_awaiter(const wait_awaiter&) = delete;
     wait_awaiter& operator=(const wait_awaiter&) = delete;
 
+    /// Drop = cancel: the coroutine frame is destroyed while it waits (on its
+    /// loop's thread), not holding the mutex. A condvar wait is withdrawn; a
+    /// notification that already claimed it is consumed here, not passed on
+    /// (its notifier may have destroyed the condvar by now: see "Lifetime").
+    /// A wait to re-acquire the mutex is withdrawn as Semaphore's is, the
+    /// lock passed on if it was already granted. Nothing refers to the frame
+    /// afterwards.
+    ~wait_awaiter() {
+      if (phase_ == phase::done) return;
+      give_up_.unwatch(cv_waiter_);  // no give_up() runs after this
+      if (phase_ == phase::relocking) {
+        mutex_.sem_.abandon_wait(lock_waiter_);
+        return;
+      }
+      if (cancelled_) {
+        cv_waiter_.loop->retract(cv_waiter_.item);  // give_up() withdrew us and posted us
+        if constexpr (!S::has_queue) cv_.leave();   // on_notified would have
+        return;
+      }
+      if constexpr (S::has_queue) {
+        if (win_cancel(cv_waiter_)) {
+          cv_.strategy_.cancel(cv_waiter_);  // unlinks us, unless a notifier dropped us
+          cv_.leave();
+        } else {
+          cv_waiter_.loop->retract(cv_waiter_.item);  // claimed: its post is on its way
+        }
+      } else {
+        if (!cv_.strategy_.cancel(cv_waiter_)) cv_.strategy_.reclaim(cv_waiter_);
+        cv_.leave();
+      }
+    }
+
     bool await_ready() { return satisfied_ = pred_(); }  // the caller holds the mutex
 
     bool await_suspend(std::coroutine_handle<> handle) {
@@ -348,7 +387,11 @@ class Condvar {
     bool register_and_unlock() {
       give_up_.prepare(cv_waiter_);  // may throw: nothing registered, mutex still held
       if (!cv_.register_waiter(cv_waiter_, give_up_.stop())) return false;
-      cv_.strategy_.arm(cv_waiter_);
+      phase_ = phase::on_condvar;
+      // From here a notifier (with or without the mutex) may claim us and,
+      // with a queue strategy, destroy the condvar: touch it no more. A queue
+      // strategy's arm() does nothing (concept.hpp), so it is not called.
+      if constexpr (!S::has_queue) cv_.strategy_.arm(cv_waiter_);
       mutex_.unlock();
       give_up_.watch(*this, cv_waiter_);  // noexcept: prepare() made room for it
       return true;
@@ -380,6 +423,7 @@ class Condvar {
     static void on_notified(runtime::work_item* item) noexcept {
       wait_awaiter& self = owner(item);
       if constexpr (!S::has_queue) self.cv_.leave();
+      self.phase_ = phase::relocking;
       self.lock_or_queue();
     }
 
@@ -406,11 +450,18 @@ class Condvar {
 
     void holding_mutex() noexcept {
       satisfied_ = pred_();
-      if (satisfied_ || cancelled_ || give_up_.due() || !register_and_unlock()) {
+      if (satisfied_ || cancelled_ || give_up_.due()) {
+        phase_ = phase::done;
         handle_.resume();
         return;
       }
-      cv_.count_useless_wake();  // woken, but the predicate still fails
+      // Woken, but the predicate still fails: count it while the condvar is
+      // certainly alive (before we register again and may be claimed).
+      cv_.count_useless_wake();
+      if (!register_and_unlock()) {  // a stop request won the registration
+        phase_ = phase::done;
+        handle_.resume();
+      }
     }
 
     Condvar& cv_;
@@ -422,6 +473,9 @@ class Condvar {
     give_up_policy give_up_;
     bool satisfied_ = false;
     bool cancelled_ = false;  // written by give_up() before it posts the item
+    /// Where a suspended wait is registered (loop thread only): the
+    /// destructor withdraws it. `done`: not suspended.
+    enum class phase : unsigned char { done, on_condvar, relocking } phase_ = phase::done;
   };
 
   S strategy_;

@@ -29,9 +29,16 @@
 //
 // Cancellation: try_acquire_for/until give up at the deadline; a coroutine's
 // async_acquire(n, stop_token) gives up when stop is requested and
-// async_acquire_for/until at a deadline (co_await yields false). Either way no permit is lost: a waiter that was granted
-// permits while giving up keeps them and reports success; one that gives up
-// first is unlinked and the next waiter is considered.
+// async_acquire_for/until at a deadline (co_await yields false). Either way
+// no permit is lost: a waiter that was granted permits while giving up keeps
+// them and reports success; one that gives up first is unlinked and the next
+// waiter is considered.
+//
+// Drop = cancel: a coroutine frame destroyed while it waits (on its loop's
+// thread: its Task destroyed, its Loop destroyed) withdraws the wait in the
+// awaiter's destructor; permits already granted to it are released again and
+// a wake meant for it is passed on, and nothing refers to the frame
+// afterwards (strategy `reclaim`, Loop::retract).
 //
 // Lifetime: destroy a Semaphore only after every waiter has returned or
 // resumed (checked by an assertion in debug builds) -- but it may be
@@ -339,15 +346,40 @@ class Semaphore {
     if (try_take(n, false)) return true;
     if constexpr (S::has_queue) {
       strategy_.stats().on_futile();
-      // The wake we got was sized for permits a newcomer then took part of.
-      // What is left may serve a smaller waiter behind us; nobody else will
-      // look (the release that woke us is over), so pass the wake on before
-      // we queue again -- or that waiter sleeps beside a free permit.
-      if (permits_of(word_.load(std::memory_order_relaxed)) != 0) request_serve();
     } else {
       strategy_.stats().on_spurious();  // a broadcast woke every poller anyway
     }
+    forward_wake();
     return false;
+  }
+
+  /// A wake we got will not be used (our retry lost, or our frame is going).
+  /// It was sized for permits that may now serve a waiter behind us; nobody
+  /// else will look (the release that woke us is over), so pass it on -- or
+  /// that waiter sleeps beside a free permit. Eventcount strategies woke
+  /// every waiter anyway.
+  void forward_wake() noexcept {
+    if constexpr (S::has_queue) {
+      // relaxed: request_serve() re-reads with its own RMWs.
+      if (permits_of(word_.load(std::memory_order_relaxed)) != 0) request_serve();
+    }
+  }
+
+  /// Drop = cancel for a coroutine waiter `w` registered here whose frame is
+  /// being destroyed (on its loop's thread): withdraw it; if a delivery was
+  /// already on its way, take it back unrun and pass on what it carried --
+  /// the granted permits (fifo) or the wake (barging).
+  void abandon_wait(detail::waiter& w) noexcept {
+    if (strategy_.cancel(w)) {
+      after_cancel();
+      return;
+    }
+    strategy_.reclaim(w);
+    if (delivery_grants()) {
+      release(w.wanted);  // cannot throw: these permits came out of the count
+    } else {
+      forward_wake();
+    }
   }
 
   /// Holding serving_bit: hand out the permits in the word as the policy
@@ -503,6 +535,20 @@ class Semaphore {
     acquire_awaiter(const acquire_awaiter&) = delete;
     acquire_awaiter& operator=(const acquire_awaiter&) = delete;
 
+    /// Drop = cancel: the coroutine frame is destroyed while it waits (on
+    /// its loop's thread). The wait is withdrawn; permits already granted to
+    /// it, or a wake meant for it, are passed on; nothing refers to the
+    /// frame afterwards.
+    ~acquire_awaiter() {
+      if (!suspended_) return;
+      give_up_.unwatch(waiter_);  // no give_up() runs after this
+      if (cancelled_) {
+        waiter_.loop->retract(waiter_.item);  // give_up() withdrew us and posted our resumption
+      } else {
+        sem_.abandon_wait(waiter_);
+      }
+    }
+
     bool await_ready() noexcept {
       if (waiter_.wanted == 0 || sem_.try_acquire(waiter_.wanted)) {
         acquired_ = true;
@@ -519,7 +565,8 @@ class Semaphore {
       waiter_.item.run = &on_delivered;
       waiter_.context = this;
       if (give_up_.due()) return false;  // e.g. a zero timeout: no registration at all
-      return register_or_finish();
+      suspended_ = register_or_finish();
+      return suspended_;
     }
 
     auto await_resume() {
@@ -574,6 +621,7 @@ class Semaphore {
           if (register_or_finish()) return;  // still waiting
         }
       }
+      suspended_ = false;
       handle_.resume();
     }
 
@@ -583,6 +631,7 @@ class Semaphore {
     give_up_policy give_up_;
     bool acquired_ = false;
     bool cancelled_ = false;  // written by give_up() before it posts the item
+    bool suspended_ = false;  // registered (or its delivery pending): the destructor withdraws it
   };
 
   detail::atomic<std::uint64_t> word_;

@@ -96,6 +96,19 @@ class work_queue {
     return item;
   }
 
+  /// Unlinks `item` if it is queued here; O(n). Returns whether it was.
+  bool remove(work_item& item) noexcept {
+    work_item* prev = nullptr;
+    for (work_item* cur = head_; cur != nullptr; prev = cur, cur = cur->next) {
+      if (cur != &item) continue;
+      (prev ? prev->next : head_) = cur->next;
+      if (tail_ == cur) tail_ = prev;
+      cur->next = nullptr;
+      return true;
+    }
+    return false;
+  }
+
   /// Moves every item of `other`, in order, onto the end of this queue;
   /// `other` is left empty. O(1).
   void splice(work_queue& other) noexcept {

@@ -55,9 +55,19 @@
 // task finishes while a wake is in flight" cannot happen for task wakes: the
 // task is not finished until its wake ran. Work items not tied to a task do
 // not keep `run()` alive: items still queued when the last task finishes stay
-// queued for the next `run()`. The destructor requires that the loop is not
-// running, every spawned task finished and no timer is pending (asserted in
-// debug builds); the memory of items and timers belongs to their owners.
+// queued for the next `run()`. The memory of items and timers belongs to
+// their owners.
+//
+// Destroying suspended tasks (drop = cancel): a coroutine frame may be
+// destroyed while it is suspended -- its Task destroyed by its owner, or the
+// Loop destroyed while spawned tasks are unfinished (the destructor destroys
+// them, on the destroying thread, which must be the loop's or, the loop not
+// running, any) -- on the loop's thread. Every awaiter in csync then
+// withdraws what it registered: a timer is cancelled, a posted item taken
+// back (`retract`), a primitive's wait cancelled (and what its delivery
+// carried passed on). The destructor requires that the loop is not running
+// and that no timer is pending once the unfinished tasks are gone (asserted
+// in debug builds).
 // -----------------------------------------------------------------------------
 #pragma once
 
@@ -79,6 +89,7 @@
 #include <vector>
 
 #include <csync/detail/atomic.hpp>
+#include <csync/detail/backoff.hpp>
 #include <csync/detail/iocp_probe.hpp>
 #include <csync/detail/uring_compat.hpp>
 #include <csync/detail/uring_probe.hpp>
@@ -146,6 +157,8 @@ class spawn_driver {
  public:
   struct promise_type {
     resume_item start;
+    promise_type* prev = nullptr;  ///< the Loop's list of unfinished spawned tasks
+    promise_type* next = nullptr;
 
     spawn_driver get_return_object() noexcept {
       return spawn_driver{std::coroutine_handle<promise_type>::from_promise(*this)};
@@ -243,12 +256,22 @@ class Loop {
   Loop(const Loop&) = delete;
   Loop& operator=(const Loop&) = delete;
 
-  /// Precondition: not running, every spawned task finished, no timer pending.
+  /// Precondition: not running. Destroys the spawned tasks that have not
+  /// finished (each suspended awaiter withdraws its wait: see the file
+  /// comment); afterwards no timer may be pending.
   ~Loop() {
     // relaxed: diagnostic only, pairs with no other operation; a correct
     // program already synchronized with the thread that ran run().
     assert(!running_.load(std::memory_order_relaxed) && "Loop destroyed while running");
-    assert(unfinished_ == 0 && "Loop destroyed with unfinished spawned tasks");
+    while (spawned_ != nullptr) {
+      spawn_driver_t::promise_type& driver = *spawned_;
+      unlink_spawned(driver);
+      --unfinished_;
+      ready_.remove(driver.start);  // never started: its start item is still queued
+      // The driver's frame owns the task's: both go, innermost awaiter first.
+      std::coroutine_handle<spawn_driver_t::promise_type>::from_promise(driver).destroy();
+    }
+    assert(unfinished_ == 0);
     assert(timers_.empty() && "Loop destroyed with pending timers");
   }
 
@@ -263,15 +286,16 @@ class Loop {
     assert((!running_.load(std::memory_order_relaxed) || current() == this) &&
            "Loop::spawn from a thread other than the running loop's");
     spawn_driver_t driver = drive(*this, std::move(task));
-    auto& start = driver.handle.promise().start;
-    start.handle = driver.handle;
+    auto& promise = driver.handle.promise();
+    promise.start.handle = driver.handle;
     ++unfinished_;
-    ready_.push_back(start);
+    link_spawned(promise);
+    ready_.push_back(promise.start);
   }
 
-  /// Runs until every spawned task finished (see the file comment); sets
-  /// `current()` to this loop meanwhile. Rethrows the first exception a task
-  /// ended with. Not reentrant for the same loop.
+  /// Runs until every spawned task finished or stop() was called (see the
+  /// file comment); sets `current()` to this loop meanwhile. Rethrows the
+  /// first exception a task ended with. Not reentrant for the same loop.
   void run() {
     // relaxed: diagnostic only, pairs with no other operation (see ~Loop).
     assert(!running_.load(std::memory_order_relaxed) && "Loop::run is not reentrant");
@@ -285,9 +309,10 @@ class Loop {
       }
     } restore{*this, std::exchange(::csync::detail::current_loop_slot(), this)};
 
-    while (unfinished_ != 0) {
+    stop_requested_ = false;
+    while (unfinished_ != 0 && !stop_requested_) {
       run_ready_batch();
-      if (unfinished_ == 0) break;
+      if (unfinished_ == 0 || stop_requested_) break;
       backend_->collect(ready_, /*block=*/ready_.empty(), next_deadline());
       run_expired_timers();
     }
@@ -305,6 +330,25 @@ class Loop {
       ready_.push_back(item);
     } else {
       backend_->post_remote(item);
+    }
+  }
+
+  /// Loop thread, from a task or item it runs: make run() return after the
+  /// current batch even though spawned tasks are unfinished. They stay
+  /// suspended: a later run() continues them, and destroying the Loop
+  /// destroys them (each awaiter withdrawing its wait).
+  void stop() noexcept { stop_requested_ = true; }
+
+  /// Loop thread (or, the loop not running, the thread that owns it): take
+  /// back `item`, posted to this loop and not run yet, so that its memory may
+  /// go. A post still in flight from another thread (a notifier between
+  /// detaching a waiter and delivering it) is waited for: the caller must
+  /// know the item was or will be posted here. Used by awaiters whose
+  /// coroutine frame is destroyed while suspended (see the file comment).
+  void retract(work_item& item) noexcept {
+    for (::csync::detail::backoff backoff;; backoff.pause()) {
+      if (ready_.remove(item) || batch_.remove(item)) return;
+      backend_->collect(ready_, /*block=*/false, std::nullopt);  // what was posted remotely
     }
   }
 
@@ -366,21 +410,46 @@ class Loop {
     } catch (...) {
       error = std::current_exception();
     }
-    loop.task_finished(std::move(error));
+    loop.task_finished(co_await driver_promise{}, std::move(error));
     // final_suspend is suspend_never: the frame (and `task`'s frame) is freed
     // here, before the item that resumed us returns to run().
   }
 
-  void task_finished(std::exception_ptr error) noexcept {
+  /// `co_await driver_promise{}` inside drive(): its own promise, without
+  /// suspending.
+  struct driver_promise {
+    spawn_driver_t::promise_type* promise = nullptr;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<spawn_driver_t::promise_type> h) noexcept {
+      promise = &h.promise();
+      return false;  // resume at once
+    }
+    spawn_driver_t::promise_type& await_resume() const noexcept { return *promise; }
+  };
+
+  void task_finished(spawn_driver_t::promise_type& driver, std::exception_ptr error) noexcept {
     if (error && !first_error_) first_error_ = std::move(error);
     assert(unfinished_ > 0);
     --unfinished_;
+    unlink_spawned(driver);
+  }
+
+  void link_spawned(spawn_driver_t::promise_type& driver) noexcept {
+    driver.prev = nullptr;
+    driver.next = spawned_;
+    if (spawned_) spawned_->prev = &driver;
+    spawned_ = &driver;
+  }
+
+  void unlink_spawned(spawn_driver_t::promise_type& driver) noexcept {
+    (driver.prev ? driver.prev->next : spawned_) = driver.next;
+    if (driver.next) driver.next->prev = driver.prev;
+    driver.prev = driver.next = nullptr;
   }
 
   void run_ready_batch() noexcept {
-    work_queue batch;
-    batch.splice(ready_);  // items posted while the batch runs wait for the next one
-    while (work_item* item = batch.pop_front()) item->run(item);
+    batch_.splice(ready_);  // items posted while the batch runs wait for the next one
+    while (work_item* item = batch_.pop_front()) item->run(item);
   }
 
   std::optional<clock::time_point> next_deadline() const noexcept {
@@ -451,9 +520,12 @@ class Loop {
   // comment): no synchronization.
   std::unique_ptr<backend> backend_;   ///< immutable after construction
   work_queue ready_;                   ///< local ready queue
+  work_queue batch_;                   ///< the batch being run (retract searches it too)
+  spawn_driver_t::promise_type* spawned_ = nullptr;  ///< unfinished spawned tasks
   std::vector<timer_item*> timers_;    ///< min-heap by (deadline, seq)
   std::uint64_t next_timer_seq_ = 0;
   std::size_t unfinished_ = 0;         ///< spawned tasks not finished yet
+  bool stop_requested_ = false;        ///< stop() called during this run()
   std::exception_ptr first_error_;     ///< first exception a spawned task ended with
   detail::atomic<bool> running_{false};   ///< for debug assertions only
 };
@@ -470,12 +542,21 @@ class yield_awaitable {
     Loop* loop = Loop::current();
     if (!loop) throw std::logic_error("csync::runtime::yield() awaited outside a running Loop");
     item_.handle = awaiting;
+    loop_ = loop;
     loop->post(item_);  // local queue: runs in the loop's next batch
   }
-  void await_resume() const noexcept {}
+  void await_resume() noexcept { loop_ = nullptr; }
+  yield_awaitable() = default;
+  yield_awaitable(const yield_awaitable&) = delete;
+  yield_awaitable& operator=(const yield_awaitable&) = delete;
+  /// The frame is destroyed while suspended: take the queued item back.
+  ~yield_awaitable() {
+    if (loop_) loop_->retract(item_);
+  }
 
  private:
   ::csync::detail::resume_item item_;
+  Loop* loop_ = nullptr;  ///< set while suspended
 };
 
 /// `co_await sleep_until(t)` / `co_await sleep_for(d)`: resume the awaiting
@@ -493,11 +574,19 @@ class sleep_awaitable {
     if (!loop) throw std::logic_error("csync::runtime::sleep awaited outside a running Loop");
     timer_.handle = awaiting;
     loop->add_timer(timer_);
+    loop_ = loop;
   }
-  void await_resume() const noexcept {}
+  void await_resume() noexcept { loop_ = nullptr; }
+  sleep_awaitable(const sleep_awaitable&) = delete;
+  sleep_awaitable& operator=(const sleep_awaitable&) = delete;
+  /// The frame is destroyed while suspended: the timer must not fire.
+  ~sleep_awaitable() {
+    if (loop_) loop_->cancel_timer(timer_);
+  }
 
  private:
   ::csync::detail::resume_timer timer_;
+  Loop* loop_ = nullptr;  ///< set while suspended
 };
 
 inline yield_awaitable yield() noexcept { return {}; }

@@ -122,6 +122,7 @@ class locked_fifo {
 
   bool wait(waiter& w, deadline_t deadline) { return park(w, deadline); }
   void arm(waiter&) noexcept {}  // the notifier's delivery posts the coroutine
+  void reclaim(waiter& w) noexcept { w.loop->retract(w.item); }  // the delivery is a post
   static void deliver(wake_list& woken) noexcept { deliver_all(woken); }
   Stats& stats() noexcept { return stats_; }
 

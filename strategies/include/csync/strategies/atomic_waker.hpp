@@ -208,6 +208,7 @@ class basic_atomic_waker {
 
   bool wait(detail::waiter& w, detail::deadline_t deadline) { return detail::park(w, deadline); }
   void arm(detail::waiter&) noexcept {}  // the notifier's delivery posts the coroutine
+  void reclaim(detail::waiter& w) noexcept { w.loop->retract(w.item); }  // the delivery is a post
   static void deliver(detail::wake_list& woken) noexcept { detail::deliver_all(woken); }
   Stats& stats() noexcept { return stats_; }
 

@@ -88,14 +88,19 @@
 //     flight and WILL arrive (thread: `wait(w, nullopt)` returns promptly;
 //     coroutine: w.item will be posted). The caller then owns whatever the
 //     delivery carries (granted permits, a condvar notification) and must use
-//     it or pass it on. Only w's owner calls cancel, at most once per
+//     it or pass it on. false also when a notifier detached w with
+//     visit::drop: then nothing arrives, and only a primitive that drops
+//     waiters (Condvar, after its owner won the arbitration on w.state) may
+//     rely on that. Only w's owner calls cancel, at most once per
 //     registration.
 //
 // s.wait(w, deadline) -> bool          (thread waiters only)
 //     Block the calling thread, which registered w, until w is delivered
 //     (queue) or the epoch moves away from w.ticket (eventcount): true; or
 //     until `deadline` passes: false (w is still registered -- call cancel).
-//     Queue strategies never return true spuriously; eventcount strategies
+//     Queue strategies never return true spuriously, and their wait is
+//     detail::park(w, deadline), which touches only w (Condvar calls park
+//     directly once a notifier may have destroyed it); eventcount strategies
 //     return true on every epoch change, including ones meant for others.
 //
 // s.arm(w) -> void                     (coroutine waiters only)
@@ -109,6 +114,17 @@
 //     w.deadline_armed (uring_futex: an IORING_OP_LINK_TIMEOUT behind the
 //     wait); otherwise the primitive keeps a timer on w's loop that calls
 //     cancel(w) at the deadline.
+//
+// s.reclaim(w) -> void                 (coroutine waiters only)
+//     Drop = cancel: w's coroutine frame is being destroyed while w is
+//     registered and cancel(w) just returned false (a delivery is in
+//     flight). Called on w's loop thread; returns once nothing refers to w
+//     any more: the delivery has arrived and was taken back from the loop
+//     unrun (Loop::retract), and any kernel request naming w was cancelled
+//     and its completion reaped. The caller then owns what the delivery
+//     carried (granted permits, a wake) and passes it on. Queue strategies
+//     deliver by a plain post, so for them it is w.loop->retract(w.item),
+//     which touches only w and the loop.
 //
 // s.stats() -> Stats&
 //     The statistics hook (see <csync/strategies/stats.hpp>): counts wakes
@@ -171,6 +187,7 @@ concept wakeup_strategy =
       { s.cancel(w) } -> std::same_as<bool>;
       { s.wait(w, deadline) } -> std::same_as<bool>;
       { s.arm(w) } -> std::same_as<void>;
+      { s.reclaim(w) } noexcept -> std::same_as<void>;
       requires stats_hook<std::remove_cvref_t<decltype(s.stats())>>;
     };
 

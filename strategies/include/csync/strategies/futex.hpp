@@ -142,6 +142,7 @@ class basic_futex {
   }
 
   void arm(detail::waiter&) noexcept {}  // notify posts coroutine waiters
+  void reclaim(detail::waiter& w) noexcept { w.loop->retract(w.item); }  // notify's post
 
   Stats& stats() noexcept { return stats_; }
 

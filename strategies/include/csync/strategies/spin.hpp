@@ -107,6 +107,7 @@ class basic_spin {
   }
 
   void arm(detail::waiter& w) noexcept { w.loop->post(w.item); }
+  void reclaim(detail::waiter& w) noexcept { w.loop->retract(w.item); }  // the poll arm() posted
 
   Stats& stats() noexcept { return stats_; }
 

@@ -74,6 +74,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cassert>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -208,6 +209,39 @@ class basic_uring_futex : public basic_futex<Stats> {
     // Not submitted here: the loop submits before it sleeps. Deferring is safe
     // because the kernel compares the word with the ticket when it issues the
     // request; a notify in between makes it complete with -EAGAIN.
+  }
+
+  /// Drop = cancel for a ring wait (concept.hpp): on the waiter's loop
+  /// thread, after cancel(w) -- so the wait is being cancelled. Submit the
+  /// ASYNC_CANCEL here instead of through cancel_item, then reap the
+  /// FUTEX_WAIT's completion (Loop::retract collects it from the ring and
+  /// takes the item back unrun) and do what on_cqe would have done.
+  void reclaim(csync::detail::waiter& w) noexcept {
+    if (!uses_ring(w)) return base::reclaim(w);
+    runtime::Loop& loop = *w.loop;
+    // relaxed (all): the canceller that wrote these states is this thread
+    // (abandon called cancel just now) or ran before on_cqe, on this thread.
+    switch (w.kernel_wait.load(std::memory_order_relaxed)) {
+      case detail_uring_futex::cancelling:
+        loop.retract(w.cancel_item);  // posted by cancel(), not run: do its job here
+        w.kernel_wait.store(detail_uring_futex::cancel_submitted, std::memory_order_relaxed);
+        submit_cancel(*runtime::uring_backend_of(loop), w);
+        [[fallthrough]];
+      case detail_uring_futex::cancel_submitted:
+        loop.retract(w.item);  // the FUTEX_WAIT's CQE, reaped but not run
+        this->sleepers_.fetch_sub(1, std::memory_order_relaxed);
+        if (w.item.result == 0) forward();  // a wake landed on the wait: pass it on
+        w.kernel_wait.store(detail_uring_futex::idle, std::memory_order_relaxed);
+        return;
+      case detail_uring_futex::completed_early:
+        // on_cqe already ran (and forwarded); only the cancel item is left.
+        loop.retract(w.cancel_item);
+        w.kernel_wait.store(detail_uring_futex::idle, std::memory_order_relaxed);
+        return;
+      default:
+        assert(false && "uring_futex::reclaim: no ring wait is being cancelled");
+        return;
+    }
   }
 
  private:
