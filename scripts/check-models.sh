@@ -18,8 +18,10 @@
 # Exit status: 0 every expectation held; 1 one did not; 2 spin or gcc missing.
 # Environment: CSYNC_MODEL_JOBS (parallel runs, default nproc),
 #              CSYNC_MODEL_DEPTH (pan -m, default 100000),
-#              CSYNC_MODEL_CFLAGS (pan's gcc flags, default -O1: compiling
-#              pan.c dominates the run time and -O2 doubles it for no gain).
+#              CSYNC_MODEL_CFLAGS (pan's gcc flags, default -O0: compiling
+#              pan.c dominates the run time -- -O1 costs about twice the
+#              total CPU time of -O0 for these models, -O2 more -- while the
+#              searches themselves take seconds at most).
 # Generated files (pan.*, *.trail) live in a mktemp -d directory, removed on exit.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -33,7 +35,7 @@ for tool in spin gcc; do
 done
 
 depth=${CSYNC_MODEL_DEPTH:-100000}
-read -r -a cflags <<<"${CSYNC_MODEL_CFLAGS:--O1}"
+read -r -a cflags <<<"${CSYNC_MODEL_CFLAGS:--O0}"
 jobs=${CSYNC_MODEL_JOBS:-$(nproc 2>/dev/null || echo 2)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/csync-models.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -46,11 +48,14 @@ models=("$aw" "$sem" "$uf")
 # kind|name|model|spin defines|expectation
 #   kind: model (clean), check (a redundancy check: a mutation that must still
 #   verify), mutant. expectation: verify, or fail:<class>[|<class>...] with
-#   classes lost-wakeup, permit, stale-queued, frame, no-progress.
+#   classes lost-wakeup, permit, stale-queued, frame, lifetime, no-progress.
 runs=(
   "model|atomic_waker|$aw||verify"
   "model|semaphore|$sem||verify"
   "model|semaphore [stuck head]|$sem|-DSCENARIO_STUCK_HEAD|verify"
+  "model|semaphore [two releasers]|$sem|-DSCENARIO_TWO_RELEASERS|verify"
+  "model|semaphore [cancel race]|$sem|-DSCENARIO_CANCEL_RACE|verify"
+  "model|semaphore [k waiters]|$sem|-DSCENARIO_K_WAITERS|verify"
   "model|uring_futex|$uf||verify"
   "model|uring_futex [wake-one]|$uf|-DWAKE_ONE|verify"
   "check|uring_futex NO_FORWARD|$uf|-DMUTANT_NO_FORWARD|verify"
@@ -58,10 +63,18 @@ runs=(
   "mutant|atomic_waker MODE_OVERWRITE|$aw|-DMUTANT_MODE_OVERWRITE|fail:lost-wakeup"
   "mutant|atomic_waker SLOT_THEFT|$aw|-DMUTANT_SLOT_THEFT|fail:permit|lost-wakeup"
   "mutant|atomic_waker SWALLOW|$aw|-DMUTANT_SWALLOW|fail:permit|lost-wakeup"
+  "mutant|semaphore DELIVER_EARLY [k waiters]|$sem|-DSCENARIO_K_WAITERS -DMUTANT_DELIVER_EARLY|fail:lifetime"
+  "mutant|semaphore RELOCK_BATCH [k waiters]|$sem|-DSCENARIO_K_WAITERS -DMUTANT_RELOCK_BATCH|fail:lifetime"
+  "mutant|semaphore CLEAR_BEFORE_UNLOCK [cancel race]|$sem|-DSCENARIO_CANCEL_RACE -DMUTANT_CLEAR_BEFORE_UNLOCK|fail:lifetime"
+  "mutant|semaphore FETCH_ADD_FIRST [two releasers]|$sem|-DSCENARIO_TWO_RELEASERS -DMUTANT_FETCH_ADD_FIRST|fail:lifetime"
+  "mutant|semaphore REGISTER_NO_RECHECK [k waiters]|$sem|-DSCENARIO_K_WAITERS -DMUTANT_REGISTER_NO_RECHECK|fail:lost-wakeup"
+  "mutant|semaphore IGNORE_RECHECK [two releasers]|$sem|-DSCENARIO_TWO_RELEASERS -DMUTANT_IGNORE_RECHECK|fail:lost-wakeup|stale-queued"
+  "mutant|semaphore COMBINE_NO_RECHECK [two releasers]|$sem|-DSCENARIO_TWO_RELEASERS -DMUTANT_COMBINE_NO_RECHECK|fail:lost-wakeup"
+  "mutant|semaphore CANCEL_NO_RECHECK [stuck head]|$sem|-DSCENARIO_STUCK_HEAD -DMUTANT_CANCEL_NO_RECHECK|fail:stale-queued|lost-wakeup"
   "mutant|semaphore CHECK_THEN_REGISTER|$sem|-DMUTANT_CHECK_THEN_REGISTER|fail:lost-wakeup"
   "mutant|semaphore DROP_GRANT|$sem|-DMUTANT_DROP_GRANT|fail:permit"
   "mutant|semaphore NO_AFTER_CANCEL [stuck head]|$sem|-DSCENARIO_STUCK_HEAD -DMUTANT_NO_AFTER_CANCEL|fail:stale-queued|lost-wakeup"
-  "mutant|semaphore SKIP_NOTIFY|$sem|-DMUTANT_SKIP_NOTIFY|fail:lost-wakeup"
+  "mutant|semaphore SKIP_SERVE|$sem|-DMUTANT_SKIP_SERVE|fail:lost-wakeup"
   "mutant|semaphore CLEAR_QUEUED_EARLY|$sem|-DMUTANT_CLEAR_QUEUED_EARLY|fail:lost-wakeup|stale-queued"
   "mutant|uring_futex LATE_EPOCH|$uf|-DMUTANT_LATE_EPOCH|fail:lost-wakeup"
   "mutant|uring_futex SWALLOW_WAKE [wake-one]|$uf|-DMUTANT_SWALLOW_WAKE -DWAKE_ONE|fail:lost-wakeup"
@@ -133,6 +146,7 @@ error_class() {
     *"invalid end state"*) echo lost-wakeup ;;
     *"non-progress cycle"*) echo no-progress ;;
     *"acceptance cycle"*) echo acceptance ;;
+    *"assertion violated"*destroy*) echo lifetime ;;
     *"assertion violated"*queued*) echo stale-queued ;;
     *"assertion violated"*item*|*"assertion violated"*in_hash*) echo frame ;;
     *"assertion violated"*owned*|*"assertion violated"*permits*) echo permit ;;
@@ -147,6 +161,7 @@ describe() {
     permit) echo "no permit created or destroyed" ;;
     stale-queued) echo "queued left set with nobody queued: later acquirers sleep beside free permits" ;;
     frame) echo "a completion ran after the waiter's frame was gone" ;;
+    lifetime) echo "lifetime: the semaphore was touched after its last user destroyed it (or destroyed while still in use)" ;;
     no-progress) echo "progress: a loop that never sleeps (non-progress cycle)" ;;
     *) echo "$1" ;;
   esac
@@ -195,13 +210,13 @@ for i in "${!runs[@]}"; do
 done
 wait
 
-printf '%-7s %-6s %-42s %-21s %7s  %s\n' VERDICT KIND NAME "STATES safety/np" SECONDS DETAIL
+printf '%-7s %-6s %-48s %-21s %7s  %s\n' VERDICT KIND NAME "STATES safety/np" SECONDS DETAIL
 for i in "${!runs[@]}"; do
   IFS='|' read -r kind name model defines expect <<<"${runs[$i]}"
   expect=${runs[$i]#*|*|*|*|}
   result=$(cat "$work/$i/result" 2>/dev/null || echo "error|no result")
   if [[ $result == error\|* ]]; then
-    printf '%-7s %-6s %-42s %-21s %7s  %s\n' FAIL "$kind" "$name" - - "${result#error|}"
+    printf '%-7s %-6s %-48s %-21s %7s  %s\n' FAIL "$kind" "$name" - - "${result#error|}"
     failed=1
     continue
   fi
@@ -238,7 +253,7 @@ for i in "${!runs[@]}"; do
     fi
   fi
   [[ $verdict == FAIL ]] && failed=1
-  printf '%-7s %-6s %-42s %-21s %7s  %s\n' "$verdict" "$kind" "$name" "$states" "$secs" "$detail"
+  printf '%-7s %-6s %-48s %-21s %7s  %s\n' "$verdict" "$kind" "$name" "$states" "$secs" "$detail"
 done
 
 echo

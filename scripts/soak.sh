@@ -65,7 +65,8 @@ for i in "${!cells[@]}"; do
   echo "soak: [$((i + 1))/${#cells[@]}] $cell" >&2
   start=$(date +%s.%N)
   rc=0
-  log=$(CSYNC_SOAK_OPS=$ops timeout "$per_cell_timeout" "$binary" --gtest_filter="$cell" 2>&1) || rc=$?
+  log=$(CSYNC_SOAK_OPS=$ops CSYNC_TEST_WATCHDOG_SECONDS=$((per_cell_timeout - 10)) \
+    timeout "$per_cell_timeout" "$binary" --gtest_filter="$cell" 2>&1) || rc=$?
   seconds=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
   done_ops=$(grep -o 'soak \] ops=[0-9]*' <<<"$log" | tail -1 | cut -d= -f2)
   if grep -q '^\[  SKIPPED \]' <<<"$log" && ((rc == 0)); then

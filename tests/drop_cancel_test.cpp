@@ -104,6 +104,15 @@ Task<> settle() {
   for (int i = 0; i < 3; ++i) co_await csync::runtime::yield();
 }
 
+/// Lets `w` run to its end (within 100 rounds of the loop), then frees it.
+/// false: it never finished -- what it waited for was lost.
+Task<bool> run_to_end(detached& w) {
+  for (int i = 0; i < 100 && !w.finished(); ++i) co_await csync::runtime::yield();
+  const bool finished = w.finished();
+  if (finished) w.destroy();
+  co_return finished;
+}
+
 template <class S>
 class DropCancel : public ::testing::Test {
  protected:
@@ -179,9 +188,8 @@ TYPED_TEST(DropCancel, SemaphoreWaitDestroyedAfterDeliveryPassesItOn) {
       co_await settle();
       sem.release(1);  // delivers to `a` (fifo: granted) through this loop's queue
       a.destroy();     // before the loop runs the delivery
-      for (int i = 0; i < 100 && !b.finished(); ++i) co_await csync::runtime::yield();
-      EXPECT_TRUE(b.finished()) << "the permit delivered to the destroyed waiter was lost";
-      if (b.finished()) b.destroy();
+      const bool b_finished = co_await run_to_end(b);
+      EXPECT_TRUE(b_finished) << "the permit delivered to the destroyed waiter was lost";
     });
     EXPECT_EQ(first.load(), 0);
     EXPECT_EQ(second.load(), 1);
@@ -285,9 +293,8 @@ TYPED_TEST(DropCancel, CondvarWaitDestroyedInEveryPhase) {
     flag = true;
     cv->notify_all();
     mutex.unlock();
-    for (int i = 0; i < 100 && !l.finished(); ++i) co_await csync::runtime::yield();
-    EXPECT_TRUE(l.finished()) << "a live waiter missed its notification";
-    if (l.finished()) l.destroy();
+    const bool l_finished = co_await run_to_end(l);
+    EXPECT_TRUE(l_finished) << "a live waiter missed its notification";
   });
   EXPECT_EQ(live.load(), 1);
   EXPECT_TRUE(mutex.try_lock());
@@ -308,9 +315,8 @@ TYPED_TEST(DropCancel, MutexLockDestroyedAfterGrantPassesItOn) {
       co_await settle();
       mutex.unlock();  // hands over to `a` (fifo) or wakes it (barging)
       a.destroy();
-      for (int i = 0; i < 100 && !b.finished(); ++i) co_await csync::runtime::yield();
-      EXPECT_TRUE(b.finished()) << "the lock handed to the destroyed waiter was lost";
-      if (b.finished()) b.destroy();
+      const bool b_finished = co_await run_to_end(b);
+      EXPECT_TRUE(b_finished) << "the lock handed to the destroyed waiter was lost";
     });
     EXPECT_EQ(first.load(), 0);
     EXPECT_EQ(second.load(), 1);

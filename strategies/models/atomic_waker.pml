@@ -127,8 +127,11 @@ inline sem_visit(head, wake) {
   }
 }
 
-/* Visitor on nullptr: the registry is empty. */
-/* mirrors: primitives/include/csync/semaphore.hpp @model(sem.visitor.clear_queued) */
+/* Visitor on nullptr: the registry is empty. An abstraction of the
+   primitive: the real one notes "drained" here and clears queued in the
+   serve pass's final CAS (semaphore.pml checks that protocol); clearing it
+   at once only lets more interleavings reach the strategy. */
+/* mirrors: primitives/include/csync/semaphore.hpp @model(sem.serve.finish) */
 inline sem_clear_queued() {
   queued = 0
 }
@@ -323,8 +326,11 @@ inline aw_cancel(me, removed) {
   s = 0; ok = 0
 }
 
-/* Semaphore::release(1) */
-/* mirrors: primitives/include/csync/semaphore.hpp @model(sem.release.fetch_add) */
+/* Semaphore::release(1), abstracted as add-then-notify: the real release
+   keeps its permit reserved until the serve pass's final CAS
+   (semaphore.pml); making it visible first is a superset of what the
+   strategy can see. */
+/* mirrors: primitives/include/csync/semaphore.hpp @model(sem.release.serve) */
 inline sem_release(me) {
   atomic { oq = queued; permits++; owned[me]-- };
   if

@@ -168,8 +168,11 @@ inline uf_notify() {
   fi
 }
 
-/* Semaphore::release(1) */
-/* mirrors: primitives/include/csync/semaphore.hpp @model(sem.release.fetch_add) */
+/* Semaphore::release(1), abstracted as add-then-notify: the real release
+   keeps its permit reserved until the serve pass's final CAS
+   (semaphore.pml); making it visible first is a superset of what the
+   strategy can see. */
+/* mirrors: primitives/include/csync/semaphore.hpp @model(sem.release.serve) */
 inline release(me) {
   atomic { oq = queued; permits++; owned[me]-- };
   if

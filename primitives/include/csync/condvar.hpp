@@ -56,6 +56,12 @@
 // is consumed, not passed on, since its notifier may have destroyed the
 // condvar by then; while re-acquiring the mutex, as Semaphore's wait (the
 // lock passed on if it was already handed over).
+//
+// Exceptions: a wait that throws (std::bad_alloc: a deadline's timer slot,
+// mutex_queue's deque) leaves the condvar as it was and returns holding the
+// lock. Only re-acquiring a csync::Mutex after a coroutine's wake cannot fail
+// gracefully: if registering for it throws, std::terminate is called, as
+// std::condition_variable_any does when it cannot re-lock.
 // -----------------------------------------------------------------------------
 #pragma once
 
@@ -66,6 +72,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <stop_token>
 #include <utility>
@@ -260,12 +267,18 @@ class Condvar {
   bool register_waiter(detail::waiter& w, const std::stop_token* stop = nullptr) {
     w.rearm();
     waiting_.fetch_add(1, std::memory_order_relaxed);  // ordered by the user's lock, see above
-    const bool registered = strategy_.enqueue_if(w, [&] {
-      if (stop && stop->stop_requested()) return false;
-      // relaxed: inside the strategy's serialization (see notify_all).
-      w.generation = generation_.load(std::memory_order_relaxed);
-      return true;
-    });
+    bool registered = false;
+    try {
+      registered = strategy_.enqueue_if(w, [&] {
+        if (stop && stop->stop_requested()) return false;
+        // relaxed: inside the strategy's serialization (see notify_all).
+        w.generation = generation_.load(std::memory_order_relaxed);
+        return true;
+      });
+    } catch (...) {  // std::bad_alloc from mutex_queue's deque: nothing registered
+      waiting_.fetch_sub(1, std::memory_order_relaxed);
+      throw;
+    }
     if (!registered) waiting_.fetch_sub(1, std::memory_order_relaxed);
     return registered;
   }
@@ -377,6 +390,9 @@ class Condvar {
 
     auto await_resume() {
       give_up_.unwatch(cv_waiter_);
+      // Registering again after a wake threw (std::bad_alloc from
+      // mutex_queue's deque): the coroutine gets it, holding the mutex.
+      if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
       if constexpr (can_give_up) return satisfied_;
     }
 
@@ -438,6 +454,10 @@ class Condvar {
       }
     }
 
+    /// Re-acquiring the mutex after the condvar wait must succeed: if
+    /// registering for it throws (std::bad_alloc from mutex_queue's deque),
+    /// std::terminate is called -- noexcept here -- as
+    /// std::condition_variable_any does when it cannot re-lock.
     void lock_or_queue() noexcept {
       auto& sem = mutex_.sem_;
       lock_waiter_.rearm();
@@ -458,7 +478,13 @@ class Condvar {
       // Woken, but the predicate still fails: count it while the condvar is
       // certainly alive (before we register again and may be claimed).
       cv_.count_useless_wake();
-      if (!register_and_unlock()) {  // a stop request won the registration
+      bool registered = false;
+      try {
+        registered = register_and_unlock();  // false: a stop request won the registration
+      } catch (...) {
+        error_ = std::current_exception();  // nothing registered, mutex still held
+      }
+      if (!registered) {
         phase_ = phase::done;
         handle_.resume();
       }
@@ -476,6 +502,7 @@ class Condvar {
     /// Where a suspended wait is registered (loop thread only): the
     /// destructor withdraws it. `done`: not suspended.
     enum class phase : unsigned char { done, on_condvar, relocking } phase_ = phase::done;
+    std::exception_ptr error_;  // thrown by a re-registration inside holding_mutex()
   };
 
   S strategy_;

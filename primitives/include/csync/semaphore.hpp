@@ -52,6 +52,11 @@
 // fairness policies and both waiter kinds (tests/conformance: "destroy right
 // after the last use").
 //
+// Exceptions: a wait that throws (std::bad_alloc: a deadline's timer slot,
+// mutex_queue's deque) leaves the semaphore as it was and holds nothing; a
+// coroutine gets the exception from its co_await, also when it is thrown by a
+// re-registration after a wake (tests/alloc_failure_test.cpp).
+//
 // Limits: requests and releases of more than max_permits throw
 // std::invalid_argument (try_acquire returns false); a release that would
 // take the count beyond max_permits throws std::overflow_error and releases
@@ -85,6 +90,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
@@ -571,6 +577,9 @@ class Semaphore {
 
     auto await_resume() {
       give_up_.unwatch(waiter_);
+      // A registration after a lost retry threw (std::bad_alloc from
+      // mutex_queue's deque): the coroutine gets it, holding nothing.
+      if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
       if constexpr (can_give_up) {
         return acquired_;
       } else {
@@ -618,7 +627,11 @@ class Semaphore {
           acquired_ = true;
         } else if (!give_up_.due()) {
           waiter_.rearm();
-          if (register_or_finish()) return;  // still waiting
+          try {
+            if (register_or_finish()) return;  // still waiting
+          } catch (...) {
+            error_ = std::current_exception();  // nothing registered: rethrown by await_resume
+          }
         }
       }
       suspended_ = false;
@@ -632,6 +645,7 @@ class Semaphore {
     bool acquired_ = false;
     bool cancelled_ = false;  // written by give_up() before it posts the item
     bool suspended_ = false;  // registered (or its delivery pending): the destructor withdraws it
+    std::exception_ptr error_;  // thrown by a re-registration inside step()
   };
 
   detail::atomic<std::uint64_t> word_;
