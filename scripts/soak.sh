@@ -68,9 +68,9 @@ for i in "${!cells[@]}"; do
   log=$(CSYNC_SOAK_OPS=$ops CSYNC_TEST_WATCHDOG_SECONDS=$((per_cell_timeout - 10)) \
     timeout "$per_cell_timeout" "$binary" --gtest_filter="$cell" 2>&1) || rc=$?
   seconds=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
-  done_ops=$(grep -o 'soak \] ops=[0-9]*' <<<"$log" | tail -1 | cut -d= -f2)
+  done_ops=$(grep -o 'soak \] ops=[0-9]*' <<<"$log" | tail -1 | cut -d= -f2 || true)
   if grep -q '^\[  SKIPPED \]' <<<"$log" && ((rc == 0)); then
-    result="skipped: $(grep -m1 -A1 'Skipped' <<<"$log" | tail -1)"
+    result="skipped: $(grep -m1 -A1 'Skipped' <<<"$log" | tail -1 || true)"
   elif ((rc == 0)); then
     result=passed
   elif ((rc == 124)); then

@@ -39,11 +39,18 @@
 //  9 statistics       StatisticsHookCountsWakes
 //    construction     FairnessPolicyConstruction
 //    mixed waiters    ThreadsAndCoroutinesShareAPrimitive
-// 10 Conformance.PrintDefaultStrategy
+// 10 lifetime         FullWakeBatchReleaseThenDelete,
+//    (destroy right   SecondReleaserDoesNotTouchSemaphoreAfterQueuedBitCleared,
+//    after the last   TryLockForTimeoutDuringUnlockThenDelete,
+//    use)             LastOwnerDestroysUnderPerturbation,
+//                     CondvarDeletedByNotifierUnderTheMutex,
+//                     CondvarDeletedByNotifierAsDeadlineExpires
+//    (default_strategy.cpp) Conformance.PrintDefaultStrategy
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -54,6 +61,8 @@
 #include <numeric>
 #include <random>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -1613,6 +1622,493 @@ TYPED_TEST_P(Conformance, ThreadsAndCoroutinesShareAPrimitive) {
   }
 }
 
+// =============================================================================
+// 10. Lifetime: destroy right after the last use (ASan, TSan: use-after-free)
+// =============================================================================
+//
+// A primitive may be destroyed by the party that can tell nobody else will
+// use it -- the last owner of a reference-counted object, the waiter that got
+// the last permits, a notifier holding the user's lock -- while the others
+// are still returning from their last calls (semaphore.hpp, mutex.hpp,
+// condvar.hpp: "Lifetime"). Every test here deletes a heap primitive at the
+// earliest moment that contract allows; an access by a party still returning
+// is a use-after-free that AddressSanitizer and ThreadSanitizer report (and
+// that the perturbed build makes likelier). A primitive is never touched by
+// the test after the call that may let another party delete it, and a hook
+// that runs while the primitive may be gone copies what it needs out of its
+// closure first (the closure lives in the probe, inside the primitive).
+//
+// Regression tests, one per interleaving that used to break (each failed
+// under ASan against the headers before commit a310f2c):
+//   FullWakeBatchReleaseThenDelete          release(n) to n queued waiters;
+//       the last woken deletes. Notify delivered in batches of 32 and
+//       re-locked the registry after a full one: n == 32 was the bug.
+//   SecondReleaserDoesNotTouchSemaphoreAfterQueuedBitCleared
+//       a second release lands inside the first one's serve; the waiter
+//       that ends up with both permits deletes.
+//   TryLockForTimeoutDuringUnlockThenDelete a timed lock gives up inside
+//       the unlock that would have served it, retries, owns, deletes.
+//   LastOwnerDestroysUnderPerturbation      the reference-count pattern on a
+//       Mutex and on a weighted Semaphore, with jitter at every hook.
+//   CondvarDeletedByNotifierUnderTheMutex   libc++'s condvarany/destructor
+//       pattern: notify_one, delete, unlock; and
+//   CondvarDeletedByNotifierAsDeadlineExpires  the same with the waiter's
+//       deadline racing the notify.
+// Most of them also run several rounds on the natural schedule with jitter
+// at the probe's hooks: the "destroy right after the last use" group that
+// the headers' Lifetime paragraphs refer to (last owner destroys,
+// release-then-delete with exactly 32, 33 and 1 waiters, timeout during
+// unlock, condvar deadline during notify-and-delete).
+
+/// strategy::spin's coroutine waiters poll by registering again on every
+/// trip through their loop: for them a registration does not mean "waits
+/// for a notify".
+template <class C>
+constexpr bool registers_to_poll =
+    !C::S::has_queue && !C::K::is_threads && C::S::name == std::string_view("spin");
+
+/// Jitter at every hook of `p` (hook_jitter), for perturbation tests.
+template <class Probe>
+void jitter_hooks(Probe& p) {
+  p.on_notify([] { csync_test::hook_jitter(); });
+  p.on_visit([](csync::detail::waiter*, csync::visit) { csync_test::hook_jitter(); });
+}
+
+/// One round of release-then-delete: n waiters queue for one permit each on
+/// a heap semaphore, one release(n) -- the controller's last access -- lets
+/// them all through, and the last to count itself out deletes the semaphore
+/// at once. `shaped` (queue strategies): every party runs on one CPU and the
+/// release on an idle-policy thread (csync_test::sched), so each woken waiter
+/// -- the deleter included -- runs as soon as it is delivered, before the
+/// releaser's next step: whatever the releaser does after its last delivery
+/// happens after the deletion. Otherwise: the natural schedule with jitter.
+template <class C>
+void release_then_delete_round(fairness f, std::size_t n, bool shaped) {
+  using PS = typename C::PS;
+  using K = typename C::K;
+  auto* sem = new csync::Semaphore<PS>(0, f);
+  if (!shaped) jitter_hooks(sem->strategy());
+  std::atomic<std::size_t> arrived{0}, remaining{n}, deleted{0};
+  auto waiter = [&](std::size_t) -> Task<> {
+    if (shaped) csync_test::sched::pin_to_shared_cpu();
+    arrived.fetch_add(1);
+    co_await K::acquire(*sem, 1);
+    // acq_rel (seq_cst): the other waiters' steps happen-before the delete.
+    if (remaining.fetch_sub(1) == 1) {
+      delete sem;  // the earliest moment: the last waiter, as soon as it runs
+      deleted.fetch_add(1);
+    }
+  };
+  auto workers = K::start(n, waiter);
+  // Queue strategies: n registrations are n waiters queued (nothing wakes
+  // them before the release). Eventcount strategies have no batches; it is
+  // enough that all arrived.
+  spin_until([&] { return arrived.load() == n && sem->strategy().registrations() >= n; },
+             "all waiters queue");
+  if (shaped) {
+    std::thread releaser([s = sem, n] {
+      csync_test::sched::pin_to_shared_cpu();
+      csync_test::sched::yield_to_everyone();
+      s->release(n);
+    });
+    releaser.join();
+  } else {
+    sem->release(n);
+  }
+  workers.join();
+  EXPECT_EQ(deleted.load(), 1u);
+  EXPECT_EQ(remaining.load(), 0u);
+}
+
+/// Regression (old notify_in_batches): a release whose visitor detached a
+/// full batch of 32 waiters delivered them and then locked the registry
+/// again to look for more -- in a semaphore the delivered waiters may have
+/// destroyed meanwhile. 32 waiters is exactly one full batch with nothing
+/// after it; 33 (a second batch, whose waiter cannot delete before it is
+/// delivered) and 1 are the neighbours. Even rounds are shaped (see
+/// release_then_delete_round) for queue strategies, which had the batches.
+TYPED_TEST_P(Conformance, FullWakeBatchReleaseThenDelete) {
+  CSYNC_COMBO_TYPES();
+  const std::size_t rounds = TypeParam::rounds(8, 4, 2);
+  for (fairness f : policies<S>()) {
+    for (std::size_t n : {std::size_t{32}, std::size_t{33}, std::size_t{1}}) {
+      for (std::size_t round = 0; round < std::max<std::size_t>(rounds, 2); ++round) {
+        const bool shaped = S::has_queue && round % 2 == 0;
+        SCOPED_TRACE(std::string(to_string(f)) + ", " + std::to_string(n) + " waiters, round " +
+                     std::to_string(round) + (shaped ? " (shaped)" : ""));
+        release_then_delete_round<TypeParam>(f, n, shaped);
+      }
+    }
+  }
+}
+
+/// Regression: two releasers, one waiter for 1 permit that then takes a
+/// second permit and deletes the semaphore. The second release is placed
+/// inside the first one's serve -- right after the visitor granted (queue
+/// strategies) or at the entry of notify (eventcount) -- on another thread,
+/// and the first releaser waits there until it returned. The old release
+/// added its permits first and notified after, so the second releaser went
+/// on into a notify of its own after the first had cleared the queued flag:
+/// by then the waiter could take both permits and delete the semaphore
+/// under it (here: the second releaser waits at the entry of its notify
+/// until the waiter deleted it). Now the second release finds the first one
+/// serving, leaves its permits with it and returns; the waiter is delivered
+/// only after the server's last access.
+TYPED_TEST_P(Conformance, SecondReleaserDoesNotTouchSemaphoreAfterQueuedBitCleared) {
+  CSYNC_COMBO_TYPES();
+  const std::size_t rounds = TypeParam::rounds(8, 4, 2);
+  for (fairness f : policies<S>()) {
+    for (std::size_t round = 0; round < rounds; ++round) {
+      SCOPED_TRACE(std::string(to_string(f)) + ", round " + std::to_string(round));
+      struct shared {
+        std::atomic<bool> armed{true}, go{false}, r2_returned{false}, r2_in_notify{false};
+        std::atomic<bool> second_started{false}, second_registered{false}, deleted{false};
+        std::atomic<int> placed{0};
+        std::thread::id r1, r2;  // written before the hooks can run (see below)
+      } st;
+      st.r1 = std::this_thread::get_id();
+      // Releaser 1, inside its serve: start releaser 2 and wait until it
+      // returned (or went into a notify of its own: the old design).
+      auto place_r2 = [](shared& c) {
+        if (std::this_thread::get_id() != c.r1 || !c.armed.exchange(false)) return;
+        c.go = true;
+        spin_until([&c] { return c.r2_returned.load() || c.r2_in_notify.load(); },
+                   "releaser 2 returns inside releaser 1's serve");
+        c.placed.fetch_add(1);
+      };
+      auto* sem = new csync::Semaphore<PS>(0, f);
+      sem->strategy().on_register([ctx = &st](const csync::detail::waiter&) {
+        if (ctx->second_started.load()) ctx->second_registered = true;
+      });
+      if constexpr (S::has_queue) {
+        sem->strategy().on_visit(
+            [ctx = &st, place_r2](csync::detail::waiter* head, csync::visit decision) {
+              if (head != nullptr && decision == csync::visit::wake) place_r2(*ctx);
+            });
+      }
+      sem->strategy().on_notify([ctx = &st, place_r2] {
+        shared& c = *ctx;  // the closure may be freed below: use only `c`
+        if (std::this_thread::get_id() == c.r2) {
+          // Releaser 2 entered a notify. Let the waiter finish first (it
+          // deletes), or queue for its second permit (then nobody deletes
+          // before we serve it): whatever this notify does next must not
+          // touch a deleted semaphore. (A polling waiter registers without
+          // needing us: for it, only the deletion counts.)
+          c.r2_in_notify = true;
+          spin_until(
+              [&c] {
+                return c.deleted.load() || (!registers_to_poll<TypeParam> && c.second_registered.load());
+              },
+              "the waiter deletes the semaphore or queues again");
+          return;
+        }
+        if constexpr (!S::has_queue) place_r2(c);
+      });
+      std::thread r2_thread([&st, &sem] {
+        spin_until([&st] { return st.go.load(); }, "releaser 1 starts releaser 2");
+        csync::Semaphore<PS>* s = sem;
+        s->release(1);  // our last access
+        st.r2_returned = true;
+      });
+      st.r2 = r2_thread.get_id();  // before go, which orders it before every use
+      auto waiter = [&](std::size_t) -> Task<> {
+        csync::Semaphore<PS>* mine = sem;
+        co_await K::acquire(*mine, 1);  // releaser 1's permit
+        st.second_started = true;
+        co_await K::acquire(*mine, 1);  // releaser 2's
+        delete mine;                    // both permits are ours: nobody else may use it
+        st.deleted = true;
+      };
+      auto workers = K::start(1, waiter);
+      spin_until([&] { return sem->strategy().registrations() >= 1; }, "the waiter queues");
+      sem->release(1);  // releaser 1; our last access
+      r2_thread.join();
+      workers.join();
+      EXPECT_EQ(st.placed.load(), 1) << "releaser 2 was not placed inside releaser 1's serve";
+      EXPECT_TRUE(st.r2_returned.load());
+      EXPECT_TRUE(st.deleted.load());
+    }
+  }
+}
+
+/// One round of timeout-during-unlock. The controller holds a heap mutex; a
+/// worker calls try_lock_for(first_timeout) and, if that fails, retries
+/// until it owns the mutex; then -- its last owner -- unlocks and deletes it.
+/// The controller unlocks once the worker queued (its last access).
+/// `place`: the controller's unlock waits at the entry of its notify until
+/// the worker's first attempt timed out and the worker either deleted the
+/// mutex (the old design: its timeout cleared the queued flag, the unlock's
+/// permit was takeable, its retry took it) or queued again (now: the unlock
+/// is serving, nobody can take the lock before it has finished). Returns
+/// whether the timeout fell inside the unlock.
+template <class C>
+bool timeout_during_unlock_round(fairness f, std::chrono::nanoseconds first_timeout, bool place) {
+  using PS = typename C::PS;
+  using K = typename C::K;
+  struct shared {
+    std::atomic<bool> armed{false}, first_done{false}, deleted{false}, placed{false};
+    std::atomic<int> first_result{-1};
+    std::atomic<std::size_t> regs{0}, regs_at_first_done{0};
+    std::thread::id controller;
+  } st;
+  st.armed = place;
+  st.controller = std::this_thread::get_id();
+  auto* m = new csync::Mutex<PS>(f);
+  m->strategy().on_register([ctx = &st](const csync::detail::waiter&) { ctx->regs.fetch_add(1); });
+  if (place) {
+    m->strategy().on_notify([ctx = &st] {
+      shared& c = *ctx;  // the closure may be freed below: use only `c`
+      if (std::this_thread::get_id() != c.controller || !c.armed.exchange(false)) return;
+      c.placed = !c.first_done.load();
+      spin_until(
+          [&c] {
+            return c.first_done.load() &&
+                   (c.deleted.load() || c.regs.load() > c.regs_at_first_done.load());
+          },
+          "the worker's try_lock_for times out, then it deletes the mutex or queues again");
+    });
+  } else {
+    jitter_hooks(m->strategy());
+  }
+  m->lock();
+  auto worker = [&](std::size_t) -> Task<> {
+    csync::Mutex<PS>* mine = m;
+    const bool first = co_await K::try_lock_for(*mine, first_timeout);
+    st.regs_at_first_done = st.regs.load();
+    st.first_result = first ? 1 : 0;
+    st.first_done = true;
+    if (!first) {
+      while (!(co_await K::try_lock_for(*mine, 1ms))) {
+      }
+    }
+    mine->unlock();
+    delete mine;  // the last owner, as soon as it is done
+    st.deleted = true;
+  };
+  auto workers = K::start(1, worker);
+  spin_until([&] { return st.regs.load() >= 1; }, "the worker queues");
+  m->unlock();  // our last access: the worker may own and delete it from here on
+  workers.join();
+  EXPECT_TRUE(st.deleted.load());
+  EXPECT_NE(st.first_result.load(), -1);
+  return st.placed.load();
+}
+
+/// Regression: Mutex::try_lock_for times out while another thread's unlock()
+/// is under way, and the last owner deletes the mutex. Phase 1 places the
+/// timeout inside the unlock (timeout_during_unlock_round, `place`; a round
+/// whose unlock came only after the timeout is repeated). Phase 2: rounds
+/// with timeouts from 0 to 300 us racing the unlock on the natural
+/// schedule, jitter at the hooks.
+TYPED_TEST_P(Conformance, TryLockForTimeoutDuringUnlockThenDelete) {
+  CSYNC_COMBO_TYPES();
+  const auto first_timeout = csync_test::sanitized ? 200ms : 50ms;
+  const std::size_t rounds = TypeParam::rounds(100, 8, 2);
+  constexpr std::array<std::chrono::nanoseconds, 4> racing{0us, 20us, 100us, 300us};
+  for (fairness f : policies<S>()) {
+    SCOPED_TRACE(to_string(f));
+    bool placed = false;
+    for (int attempt = 0; attempt < 5 && !placed; ++attempt) {
+      placed = timeout_during_unlock_round<TypeParam>(f, first_timeout, true);
+    }
+    EXPECT_TRUE(placed) << "5 times the unlock came only after the try_lock_for timed out";
+    for (std::size_t round = 0; round < rounds; ++round) {
+      SCOPED_TRACE(round);
+      timeout_during_unlock_round<TypeParam>(f, racing[round % racing.size()], false);
+    }
+  }
+}
+
+/// The reference-count pattern: each user locks, drops its reference,
+/// unlocks; whoever dropped the last one deletes the primitive at once,
+/// while the others may still be returning from their unlock()/release().
+/// On a Mutex (as MutexDestroyedByLastUser, but with jitter at every probe
+/// hook: the entry of notify -- where the old unlock had already made the
+/// lock takeable --, each visitor decision, and the moment before delivery)
+/// and on a weighted Semaphore (3 permits, requests of 1 to 3: the user that
+/// dropped the last reference then takes all 3 permits, which it gets only
+/// once everybody else's release has made theirs available, and deletes).
+/// Every policy the strategy supports, barging and eventcount included.
+TYPED_TEST_P(Conformance, LastOwnerDestroysUnderPerturbation) {
+  CSYNC_COMBO_TYPES();
+  const std::size_t rounds = TypeParam::rounds(100, 8, 2);
+  csync_test::probe_deliver_hook_scope<PS> deliver_jitter([] { csync_test::hook_jitter(); });
+  for (fairness f : policies<S>()) {
+    SCOPED_TRACE(to_string(f));
+    const std::size_t users = per_loop<K>(4);
+    for (std::size_t round = 0; round < rounds; ++round) {
+      auto* m = new csync::Mutex<PS>(f);
+      jitter_hooks(m->strategy());
+      std::size_t refs = users;  // guarded by *m
+      std::atomic<std::size_t> deleted{0};
+      K::run(users, [&](std::size_t) -> Task<> {
+        csync::Mutex<PS>* mine = m;
+        co_await K::lock(*mine);
+        co_await K::pause();  // the others queue meanwhile
+        const bool last = --refs == 0;
+        mine->unlock();
+        if (last) {
+          delete mine;
+          deleted.fetch_add(1);
+        }
+      });
+      EXPECT_EQ(deleted.load(), 1u) << "mutex, round " << round;
+    }
+    constexpr std::size_t permits = 3;
+    for (std::size_t round = 0; round < rounds; ++round) {
+      auto* sem = new csync::Semaphore<PS>(permits, f);
+      jitter_hooks(sem->strategy());
+      std::atomic<std::size_t> refs{users}, held{0}, violations{0}, deleted{0};
+      K::run(users, [&](std::size_t i) -> Task<> {
+        csync::Semaphore<PS>* mine = sem;
+        const std::size_t n = 1 + (i + round) % permits;
+        co_await K::acquire(*mine, n);
+        if (held.fetch_add(n, relaxed) + n > permits) violations.fetch_add(1, relaxed);
+        co_await K::pause();  // the others queue meanwhile
+        held.fetch_sub(n, relaxed);
+        // acq_rel (seq_cst): every other user dropped its reference before.
+        const bool last = refs.fetch_sub(1) == 1;
+        mine->release(n);
+        if (last) {
+          co_await K::acquire(*mine, permits);  // every other release is done with it
+          delete mine;
+          deleted.fetch_add(1);
+        }
+      });
+      EXPECT_EQ(violations.load(), 0u);
+      EXPECT_EQ(deleted.load(), 1u) << "semaphore, round " << round;
+    }
+  }
+}
+
+/// One round of notify-and-delete under the mutex (libc++'s
+/// condvarany/destructor.pass.cpp): a waiter waits on a heap condvar for
+/// `ready`; the notifier, holding the mutex, sets it, calls notify_one(),
+/// deletes the condvar and only then unlocks; the waiter re-acquires the
+/// mutex and returns without touching the condvar again. `timeout` > 0: the
+/// waiter uses wait_for and the notifier, holding the mutex from the moment
+/// it saw the waiter wait, notifies at about the waiter's deadline
+/// (`offset` from it), so the deadline races the notify and the delete.
+/// `notifier_is_worker`: the notifier is a second worker of kind K (a thread,
+/// or a task: on coroutines_Nloops on another loop than the waiter's, on
+/// coroutines_1loop on the same one); otherwise the controller thread.
+/// Returns 1 if the waiter was notified, 0 if it timed out.
+template <class C>
+int notify_delete_round(bool notifier_is_worker, std::chrono::nanoseconds timeout,
+                        std::chrono::nanoseconds offset) {
+  using S = typename C::S;
+  using PS = typename C::PS;
+  using K = typename C::K;
+  csync::Mutex<S> m;
+  auto* cv = new csync::Condvar<PS>;
+  bool waiting = false, ready = false;  // guarded by m
+  steady::time_point deadline{};        // guarded by m
+  std::atomic<int> result{-1}, wrong{0}, deleted{0};
+  auto notify_and_delete = [&] {  // holding m
+    ready = true;
+    cv->notify_one();
+    delete cv;  // at once, still holding the mutex
+    deleted.fetch_add(1);
+  };
+  auto worker = [&](std::size_t i) -> Task<> {
+    if (i == 0) {  // the waiter
+      co_await K::lock(m);
+      waiting = true;
+      bool r = true;
+      if (timeout == 0ns) {
+        co_await K::wait(*cv, m, [&] { return ready; });
+      } else {
+        deadline = steady::now() + timeout;
+        r = co_await K::wait_for(*cv, m, timeout, [&] { return ready; });
+      }
+      if (r != ready) wrong.fetch_add(1);  // wait_for yields pred(), holding m
+      result = r ? 1 : 0;
+      m.unlock();
+    } else {  // the notifier, as a worker
+      for (;;) {
+        co_await K::lock(m);
+        if (waiting) break;
+        m.unlock();
+        co_await K::sleep_for(20us);
+      }
+      if (timeout != 0ns) {
+        const std::chrono::nanoseconds left = deadline + offset - steady::now();
+        if (left > 0ns) co_await K::sleep_for(left);
+      }
+      notify_and_delete();
+      m.unlock();
+    }
+  };
+  auto workers = K::start(notifier_is_worker ? 2 : 1, worker);
+  if (!notifier_is_worker) {
+    for (;;) {
+      m.lock();
+      if (waiting) break;
+      m.unlock();
+      std::this_thread::sleep_for(20us);
+    }
+    if (timeout != 0ns) std::this_thread::sleep_until(deadline + offset);
+    notify_and_delete();
+    m.unlock();
+  }
+  workers.join();
+  EXPECT_EQ(deleted.load(), 1);
+  EXPECT_EQ(wrong.load(), 0) << "wait_for's result is not pred()'s value";
+  return result.load();
+}
+
+/// Which notifiers a round may use. A task on the loop of a coroutine it
+/// just notified may not destroy an eventcount strategy's condvar: the
+/// destructor waits for the waiter to leave, which cannot run on that loop
+/// (condvar.hpp, Lifetime) -- so there, on coroutines_1loop, only the
+/// controller thread notifies.
+template <class C>
+std::vector<bool> notifier_is_worker_choices() {
+  if constexpr (!C::S::has_queue && !C::K::is_threads) {
+    if constexpr (C::K::loops == 1) return {false};
+  }
+  return {false, true};
+}
+
+/// Regression: the notifier deletes the condvar right after notify_one(),
+/// under the mutex. The old waiter, once woken, took itself off the
+/// condvar's waiter count -- in a condvar that was gone.
+TYPED_TEST_P(Conformance, CondvarDeletedByNotifierUnderTheMutex) {
+  CSYNC_COMBO_TYPES();
+  const std::size_t rounds = TypeParam::rounds(40, 8, 2);
+  for (bool notifier_is_worker : notifier_is_worker_choices<TypeParam>()) {
+    SCOPED_TRACE(notifier_is_worker ? "notifier: a worker" : "notifier: the controller thread");
+    for (std::size_t round = 0; round < rounds; ++round) {
+      EXPECT_EQ(notify_delete_round<TypeParam>(notifier_is_worker, 0ns, 0ns), 1);
+    }
+  }
+}
+
+/// As CondvarDeletedByNotifierUnderTheMutex with wait_for: the notifier
+/// notifies and deletes at about the waiter's deadline (from a quarter of
+/// the timeout before it to a quarter after), so the waiter's timeout --
+/// its cancellation, which touches the condvar -- races the notify and the
+/// delete. Either outcome is allowed; wait_for must report pred()'s value
+/// and nothing may touch the condvar once deleted. Many rounds.
+TYPED_TEST_P(Conformance, CondvarDeletedByNotifierAsDeadlineExpires) {
+  CSYNC_COMBO_TYPES();
+  const std::size_t rounds = TypeParam::rounds(200, 8, 2);
+  constexpr std::array<std::chrono::nanoseconds, 4> timeouts{100us, 200us, 400us, 800us};
+  for (bool notifier_is_worker : notifier_is_worker_choices<TypeParam>()) {
+    SCOPED_TRACE(notifier_is_worker ? "notifier: a worker" : "notifier: the controller thread");
+    std::size_t notified = 0, timed_out = 0;
+    for (std::size_t round = 0; round < rounds; ++round) {
+      const auto timeout = timeouts[round % timeouts.size()];
+      const auto offset = timeout * (static_cast<int>(round % 5) - 2) / 8;  // -T/4 .. +T/4
+      const int r = notify_delete_round<TypeParam>(notifier_is_worker, timeout, offset);
+      (r == 1 ? notified : timed_out) += 1;
+    }
+    ::testing::Test::RecordProperty(notifier_is_worker ? "worker_notified" : "controller_notified",
+                   std::to_string(notified) + " notified, " + std::to_string(timed_out) +
+                       " timed out");
+  }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(Conformance,
                             SemaphoreOnePermitExcludes, SemaphoreThreePermitsBoundHolders,
                             MutexExcludes, NoLostWakeupsProducerConsumer, CondvarTokenRing,
@@ -1633,6 +2129,12 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance,
                             CondvarDestroyedByLastWaiter, CondvarDestroyedAfterWaitersGiveUp,
                             UnlockDoesNotTouchTheMutexOnceAnotherCanOwnIt,
                             StatisticsHookCountsWakes,
-                            FairnessPolicyConstruction, ThreadsAndCoroutinesShareAPrimitive);
+                            FairnessPolicyConstruction, ThreadsAndCoroutinesShareAPrimitive,
+                            FullWakeBatchReleaseThenDelete,
+                            SecondReleaserDoesNotTouchSemaphoreAfterQueuedBitCleared,
+                            TryLockForTimeoutDuringUnlockThenDelete,
+                            LastOwnerDestroysUnderPerturbation,
+                            CondvarDeletedByNotifierUnderTheMutex,
+                            CondvarDeletedByNotifierAsDeadlineExpires);
 
 }  // namespace

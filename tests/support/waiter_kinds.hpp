@@ -44,7 +44,11 @@
 // wake decision and the woken waiter's retry). `hold_until_queued` keeps the
 // first holder in its critical section until somebody registered, so a
 // contention test reaches the slow path whatever the schedule.
-// `chaos_canceller` fires random cancel slots from a foreign thread. Counters
+// `chaos_canceller` fires random cancel slots from a foreign thread.
+// `hook_jitter()` is a random short pause for those hooks (perturbation at
+// the points that matter, in every build); `sched::` shapes the schedule
+// where no hook can reach (every party on one CPU, the caller at
+// SCHED_IDLE, so each wake it issues runs the woken thread at once). Counters
 // that tests bump inside critical sections are relaxed on purpose: a seq_cst
 // RMW there would create the happens-before edge the primitive is supposed to
 // provide and hide a missing one from ThreadSanitizer.
@@ -84,6 +88,7 @@
 #include <vector>
 
 #include <csync/csync.hpp>
+#include <csync/detail/cpu_relax.hpp>
 // Kernel strategies, when the tree has them (each defines CSYNC_HAVE_<NAME>
 // only where its mechanism exists; the suites instantiate under #if).
 #if __has_include(<csync/strategies/futex.hpp>)
@@ -94,6 +99,11 @@
 #endif
 #if __has_include(<csync/strategies/iocp.hpp>)
 #include <csync/strategies/iocp.hpp>
+#endif
+#if defined(__linux__)
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
 #endif
 
 // --- build flavour -------------------------------------------------------------
@@ -239,6 +249,66 @@ void spin_until(Pred done, const char* what, std::chrono::nanoseconds budget = w
   }
 }
 
+// --- schedule shaping ------------------------------------------------------------------
+
+/// For the one kind of interleaving no probe hook can place: "every party
+/// that this call wakes runs to completion before the caller takes its next
+/// step" (the step after the hook points, e.g. a re-lock after a delivery).
+/// The parties pin themselves to one CPU with `pin_to_shared_cpu()` and the
+/// caller, on a thread of its own, also pins itself and calls
+/// `yield_to_everyone()` (SCHED_IDLE): the kernel preempts an idle-policy
+/// thread for any normal thread that wakes on its CPU, so each wake it issues
+/// switches to the woken thread at once. Shaping only: no pass/fail logic
+/// depends on it, and where it is unavailable (not Linux, or refused) both
+/// calls do nothing and the test runs on the natural schedule.
+namespace sched {
+
+/// The first CPU the process may run on (the main thread's mask: never pinned here).
+inline int shared_cpu() noexcept {
+#if defined(__linux__)
+  static const int cpu = [] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(getpid(), sizeof set, &set) != 0) return -1;
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &set)) return c;
+    }
+    return -1;
+  }();
+  return cpu;
+#else
+  return -1;
+#endif
+}
+
+/// Pins the calling thread to shared_cpu(); true if it is now pinned.
+inline bool pin_to_shared_cpu() noexcept {
+#if defined(__linux__)
+  const int cpu = shared_cpu();
+  if (cpu < 0) return false;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0;  // 0: the calling thread
+#else
+  return false;
+#endif
+}
+
+/// Gives the calling thread the idle scheduling policy, for good (only on a
+/// thread made for the purpose). true if it took effect.
+inline bool yield_to_everyone() noexcept {
+#if defined(__linux__) && defined(SCHED_IDLE)
+  sched_param param{};
+  param.sched_priority = 0;
+  return pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) == 0;
+#else
+  return false;
+#endif
+}
+
+}  // namespace sched
+
 /// Raises `peak` to at least `v` (relaxed: statistics only).
 inline void raise_to(std::atomic<std::size_t>& peak, std::size_t v) {
   std::size_t cur = peak.load(std::memory_order_relaxed);
@@ -328,6 +398,9 @@ class probe {
     return inner_.wait(w, deadline);
   }
   void arm(csync::detail::waiter& w) { inner_.arm(w); }
+  /// Drop = cancel (concept.hpp). Instantiated only where a primitive calls
+  /// it, so the probe also wraps strategies that predate the expression.
+  void reclaim(csync::detail::waiter& w) noexcept { inner_.reclaim(w); }
   auto& stats() noexcept { return inner_.stats(); }
 
   /// Waiters registered so far (monotonic).
@@ -360,6 +433,39 @@ class probe {
   std::atomic<std::size_t> registrations_{0};
   std::atomic<std::size_t> cancellations_{0};
 };
+
+/// Sets `Probe::deliver_hook()` for its scope and clears it at the end (the
+/// hook is static: set it before the primitive is shared, and let the scope
+/// end only after every party joined).
+template <class Probe>
+class probe_deliver_hook_scope {
+ public:
+  explicit probe_deliver_hook_scope(std::function<void()> hook) {
+    Probe::deliver_hook() = std::move(hook);
+  }
+  probe_deliver_hook_scope(const probe_deliver_hook_scope&) = delete;
+  probe_deliver_hook_scope& operator=(const probe_deliver_hook_scope&) = delete;
+  ~probe_deliver_hook_scope() { Probe::deliver_hook() = nullptr; }
+};
+
+/// A short random pause for a probe hook (perturbation where the hooks sit:
+/// the entry of notify, a visitor decision, the moment before delivery):
+/// about 1 in 4 calls yields, 1 in 16 sleeps ~20 us, 1 in 8 spins briefly.
+/// Widens the windows in which another party could own the primitive and
+/// destroy it, in every build, not only the perturbed one. Per-thread
+/// generator: hooks run on many threads at once.
+inline void hook_jitter() {
+  thread_local std::minstd_rand rng(
+      static_cast<unsigned>(std::hash<std::thread::id>{}(std::this_thread::get_id()) | 1));
+  const unsigned r = static_cast<unsigned>(rng() % 16);
+  if (r < 4) {
+    std::this_thread::yield();
+  } else if (r == 4) {
+    std::this_thread::sleep_for(std::chrono::microseconds(20));
+  } else if (r < 7) {
+    for (int i = 0; i < 200; ++i) csync::detail::cpu_relax();
+  }
+}
 
 /// Makes contention certain whatever the schedule: a worker that has just
 /// taken the resource keeps it, pausing, until the probe has seen somebody

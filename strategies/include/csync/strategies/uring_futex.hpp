@@ -55,7 +55,7 @@
 // armed while the process is single-threaded lands in the global hash, the
 // first pthread_create installs a private hash without migrating it, and
 // FUTEX_WAKE_PRIVATE never finds it. csync arms no ring wait until the
-// process has been multi-threaded once: before the first arm in a process
+// process has been multi-threaded once: before the first ring registration in a process
 // (checked per pid, so a forked child does it again) it starts and joins a
 // thread, which makes the kernel install the private hash first; later
 // resizes migrate queued waiters. Harmless on kernels without the hash.
@@ -139,6 +139,9 @@ class basic_uring_futex : public basic_futex<Stats> {
   template <class Pred>
   bool enqueue_if(csync::detail::waiter& w, Pred&& pred) {
     if (!uses_ring(w)) return base::enqueue_if(w, pred);
+    // Before registering: it may throw (it starts a thread), and a throw must
+    // leave nothing registered.
+    detail_uring_futex::settle_private_futex_hash();
     // A ring wait is a kernel sleeper like a blocked thread: counted in
     // sleepers_ so notify() issues the FUTEX_WAKE.
     return this->enqueue_kernel_sleeper(w, pred);
@@ -176,7 +179,7 @@ class basic_uring_futex : public basic_futex<Stats> {
   // @model(uf.arm)
   void arm(csync::detail::waiter& w) {
     if (!uses_ring(w)) return base::arm(w);
-    detail_uring_futex::settle_private_futex_hash();
+    // settle_private_futex_hash() ran in enqueue_if, before registering.
     runtime::uring_backend& ring = *runtime::uring_backend_of(*w.loop);
     w.registry = this;
     w.primitive_run = w.item.run;
