@@ -265,12 +265,17 @@ class Condvar {
   /// strategy's serialization so it cannot slip past a concurrent cancel).
   /// w then counts in waiting_ until a notifier claims it or it leaves.
   bool register_waiter(detail::waiter& w, const std::stop_token* stop = nullptr) {
-    w.rearm();
     waiting_.fetch_add(1, std::memory_order_relaxed);  // ordered by the user's lock, see above
     bool registered = false;
     try {
       registered = strategy_.enqueue_if(w, [&] {
         if (stop && stop->stop_requested()) return false;
+        // `waiting` only now, inside the serialization and for a registration
+        // that stands: a give-up arbitrating on w.state (win_cancel, from a
+        // stop callback on another thread) must never win against a wait that
+        // is not linked yet -- it would account for it and post it while the
+        // registration is refused and accounted for again.
+        w.rearm();
         // relaxed: inside the strategy's serialization (see notify_all).
         w.generation = generation_.load(std::memory_order_relaxed);
         return true;
@@ -410,16 +415,33 @@ class Condvar {
       if constexpr (!S::has_queue) cv_.strategy_.arm(cv_waiter_);
       mutex_.unlock();
       give_up_.watch(*this, cv_waiter_);  // noexcept: prepare() made room for it
+      if constexpr (S::has_queue) recheck_stop();
       return true;
+    }
+
+    /// Queue strategies: a stop callback that ran between our previous wake
+    /// and this registration lost its win_cancel (we were `claimed`) and will
+    /// not run again. Look once more now that we are `waiting`. seq_cst
+    /// fence: pairs with give_up()'s, so that either this load sees the stop
+    /// request or the callback's win_cancel sees `waiting` (or both; the CAS
+    /// lets one of us win).
+    void recheck_stop() noexcept {
+      const std::stop_token* stop = give_up_.stop();
+      if (stop == nullptr) return;
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (stop->stop_requested()) give_up();
     }
 
     /// From the give-up policy (a stop callback on any thread, or a timer on
     /// our loop).
     void give_up() noexcept {
       if constexpr (S::has_queue) {
+        // seq_cst fence: pairs with recheck_stop()'s (a stop request made
+        // before this call, then the CAS below).
+        std::atomic_thread_fence(std::memory_order_seq_cst);
         // A notifier that claimed us may destroy the condvar at once:
         // arbitrate on our own record first, touch the condvar only if we won.
-        if (!win_cancel(cv_waiter_)) return;  // claimed: the delivery re-checks due()
+        if (!win_cancel(cv_waiter_)) return;  // claimed: its delivery re-checks due()
         cv_.strategy_.cancel(cv_waiter_);  // unlinks us, unless a notifier dropped us
         cv_.leave();
       } else if (!cv_.strategy_.cancel(cv_waiter_)) {
