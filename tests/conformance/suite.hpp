@@ -1638,7 +1638,7 @@ TYPED_TEST_P(Conformance, ThreadsAndCoroutinesShareAPrimitive) {
 // that runs while the primitive may be gone copies what it needs out of its
 // closure first (the closure lives in the probe, inside the primitive).
 //
-// Regression tests, one per interleaving that used to break (each failed
+// Regression tests, one per interleaving that used to break (most failed
 // under ASan against the headers before commit a310f2c):
 //   FullWakeBatchReleaseThenDelete          release(n) to n queued waiters;
 //       the last woken deletes. Notify delivered in batches of 32 and
