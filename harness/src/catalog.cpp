@@ -45,13 +45,51 @@ repetition_data run_workload(MakeSem& make_sem, Kit& kit, const cell_params& p,
   return with_policy(waiting::blocking{});
 }
 
-/// A csync strategy S (a basic_<name><counting_stats>).
+/// One run of a cell with csync strategy S (`Basic<Stats>`).
 template <class S>
+repetition_result run_csync(const cell_params& p, const run_control& ctl) {
+  typename S::options options{};
+  if constexpr (requires { options.spin_budget; }) {
+    if (p.spin_budget) options.spin_budget = *p.spin_budget;
+  }
+  const csync::fairness policy =
+      p.fairness == fairness_choice::fifo      ? csync::fairness::fifo
+      : p.fairness == fairness_choice::barging ? csync::fairness::barging
+                                               : csync::default_fairness<S>;
+  using Sem = csync::Semaphore<S>;
+  std::vector<std::unique_ptr<Sem>> made;
+  auto make_sem = [&](std::uint64_t permits) {
+    made.push_back(std::make_unique<Sem>(permits, policy, options));
+    return made.back().get();
+  };
+  csync_kit<S> kit(policy, options);
+  repetition_result result;
+  result.data = run_workload<Sem, csync_kit<S>, true>(make_sem, kit, p, ctl);
+  if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(std::declval<S&>().stats())>,
+                                 csync::no_stats>) {
+    strategy_counts counts;
+    for (const auto& sem : made) {
+      const auto s = sem->strategy().stats().read();
+      counts.wakes += s.wakes;
+      counts.spurious += s.spurious;
+      counts.futile += s.futile;
+    }
+    kit.add_stats(counts);
+    result.counts = counts;
+  }
+  return result;
+}
+
+/// A csync strategy: `Basic<no_stats>` -- what users get, the same code the
+/// peers are compared with -- for throughput and latency runs, and
+/// `Basic<counting_stats>` for the diagnostic run that reads the statistics.
+template <template <csync::stats_hook> class Basic>
 strategy_runner csync_runner() {
+  using measured = Basic<csync::no_stats>;
   strategy_runner r;
-  r.name = std::string(S::name);
-  r.has_spin_budget = requires(typename S::options o) { o.spin_budget; };
-  if (const csync::availability a = S::availability(); !a.available) {
+  r.name = std::string(measured::name);
+  r.has_spin_budget = requires(typename measured::options o) { o.spin_budget; };
+  if (const csync::availability a = measured::availability(); !a.available) {
     r.unavailable_reason = std::string(a.reason);
   }
   r.supports = [](workload_kind w, waiter_kind k) {
@@ -68,38 +106,15 @@ strategy_runner csync_runner() {
       return std::string("mixed_io needs the io_uring loop backend: built without liburing");
 #endif
     }
-    if (p.fairness == fairness_choice::fifo && !S::has_queue) {
-      return "strategy " + std::string(S::name) + " has no queue: fairness fifo is impossible";
+    if (p.fairness == fairness_choice::fifo && !measured::has_queue) {
+      return "strategy " + std::string(measured::name) + " has no queue: fairness fifo is impossible";
     }
-    if (p.permits > csync::Semaphore<S>::max_permits) return "permits above Semaphore::max_permits";
+    if (p.permits > csync::Semaphore<measured>::max_permits) return "permits above Semaphore::max_permits";
     return std::nullopt;
   };
   r.run = [](const cell_params& p, const run_control& ctl) {
-    typename S::options options{};
-    if constexpr (requires { options.spin_budget; }) {
-      if (p.spin_budget) options.spin_budget = *p.spin_budget;
-    }
-    const csync::fairness policy =
-        p.fairness == fairness_choice::fifo      ? csync::fairness::fifo
-        : p.fairness == fairness_choice::barging ? csync::fairness::barging
-                                                 : csync::default_fairness<S>;
-    using Sem = csync::Semaphore<S>;
-    std::vector<std::unique_ptr<Sem>> made;
-    auto make_sem = [&](std::uint64_t permits) {
-      made.push_back(std::make_unique<Sem>(permits, policy, options));
-      return made.back().get();
-    };
-    csync_kit<S> kit(policy, options);
-    repetition_result result;
-    result.data = run_workload<Sem, csync_kit<S>, true>(make_sem, kit, p, ctl);
-    for (const auto& sem : made) {
-      const auto s = sem->strategy().stats().read();
-      result.wakes += s.wakes;
-      result.spurious += s.spurious;
-      result.futile += s.futile;
-    }
-    kit.add_stats(result);
-    return result;
+    return ctl.mode == run_mode::diagnostic ? run_csync<Basic<csync::counting_stats>>(p, ctl)
+                                            : run_csync<measured>(p, ctl);
   };
   return r;
 }
@@ -146,7 +161,7 @@ strategy_runner peer_runner(std::string name,
     };
     using kit_type = std::conditional_t<std::is_void_v<Kit>, std_kit, Kit>;  // unused if void
     kit_type kit;
-    repetition_result result;
+    repetition_result result;  // no statistics hook: counts stay nullopt
     result.data = run_workload<Peer, kit_type, false>(make_sem, kit, p, ctl);
     return result;
   };
@@ -155,19 +170,19 @@ strategy_runner peer_runner(std::string name,
 
 std::vector<strategy_runner> build() {
   std::vector<strategy_runner> all;
-  all.push_back(csync_runner<csync::strategy::basic_mutex_queue<csync::counting_stats>>());
-  all.push_back(csync_runner<csync::strategy::basic_spin<csync::counting_stats>>());
-  all.push_back(csync_runner<csync::strategy::basic_atomic_waker<csync::counting_stats>>());
-  all.push_back(csync_runner<csync::strategy::basic_intrusive_list<csync::counting_stats>>());
+  all.push_back(csync_runner<csync::strategy::basic_mutex_queue>());
+  all.push_back(csync_runner<csync::strategy::basic_spin>());
+  all.push_back(csync_runner<csync::strategy::basic_atomic_waker>());
+  all.push_back(csync_runner<csync::strategy::basic_intrusive_list>());
 #if defined(CSYNC_HAVE_FUTEX)
-  all.push_back(csync_runner<csync::strategy::basic_futex<csync::counting_stats>>());
+  all.push_back(csync_runner<csync::strategy::basic_futex>());
 #else
   all.push_back(not_compiled_runner(
       "futex", "strategy::futex is compiled on Linux (futex(2)) and Windows (WaitOnAddress) only",
       true));
 #endif
 #if defined(CSYNC_HAVE_URING_FUTEX)
-  all.push_back(csync_runner<csync::strategy::basic_uring_futex<csync::counting_stats>>());
+  all.push_back(csync_runner<csync::strategy::basic_uring_futex>());
 #elif defined(_WIN32)
   all.push_back(not_compiled_runner(
       "uring_futex", "io_uring is a Linux kernel interface; strategy::uring_futex is compiled out on Windows",
@@ -178,7 +193,7 @@ std::vector<strategy_runner> build() {
       true));
 #endif
   // Compiled everywhere; availability() is false off Windows, with the reason.
-  all.push_back(csync_runner<csync::strategy::basic_iocp<csync::counting_stats>>());
+  all.push_back(csync_runner<csync::strategy::basic_iocp>());
   all.push_back(peer_runner<peers::std_counting_semaphore>(
       "std_counting_semaphore", [](const cell_params& p) -> std::optional<std::string> {
         if (p.weight != 1) return "std::counting_semaphore has no weighted acquire (weight must be 1)";

@@ -16,12 +16,18 @@
 
 namespace csync::bench {
 
-/// A repetition's measurements plus the strategy statistics hook's counts.
-struct repetition_result {
-  repetition_data data;
+/// What a csync strategy's statistics hook counted (csync::counting_stats).
+struct strategy_counts {
   std::uint64_t wakes = 0;
   std::uint64_t spurious = 0;
   std::uint64_t futile = 0;
+};
+
+/// A run's measurements plus, for a csync strategy's diagnostic run, its
+/// statistics hook's counts (nullopt otherwise: peers have no hook).
+struct repetition_result {
+  repetition_data data;
+  std::optional<strategy_counts> counts;
 };
 
 struct strategy_runner {

@@ -1,7 +1,6 @@
 // harness/src/metrics.cpp -- see metrics.hpp.
 #include "metrics.hpp"
 
-#include "platform.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -97,27 +96,28 @@ nlohmann::json fairness_summary::to_json() const {
           {"min_ops", min_ops}, {"max_ops", max_ops}};
 }
 
-// ---- thread_usage ---------------------------------------------------------------
+// ---- op_sampler -----------------------------------------------------------------
 
-thread_usage thread_usage::now() noexcept {
-  const platform::thread_times t = platform::current_thread_times();
-  const bool known = t.voluntary_switches.has_value() && t.involuntary_switches.has_value();
-  return {t.user_ns, t.sys_ns, t.voluntary_switches.value_or(0),
-          t.involuntary_switches.value_or(0), known};
+double uniform_open0(std::uint64_t& state) noexcept {
+  // splitmix64 (Steele, Lea, Flood 2014): a full-period 64-bit generator.
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15u);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+  z ^= z >> 31;
+  return static_cast<double>((z >> 11) + 1) * 0x1.0p-53;  // (0, 1]
 }
 
-thread_usage thread_usage::operator-(const thread_usage& e) const noexcept {
-  return {user_ns - e.user_ns, sys_ns - e.sys_ns, voluntary_switches - e.voluntary_switches,
-          involuntary_switches - e.involuntary_switches, switches_known && e.switches_known};
+op_sampler::op_sampler(std::uint32_t mean_every, std::uint64_t seed) noexcept : rng_(seed) {
+  log_keep_ = mean_every > 1 ? std::log1p(-1.0 / static_cast<double>(mean_every)) : 0.0;
+  countdown_ = draw();  // the first chosen operation is random too, not the first one
 }
 
-thread_usage& thread_usage::operator+=(const thread_usage& o) noexcept {
-  user_ns += o.user_ns;
-  sys_ns += o.sys_ns;
-  voluntary_switches += o.voluntary_switches;
-  involuntary_switches += o.involuntary_switches;
-  switches_known = switches_known && o.switches_known;
-  return *this;
+std::uint64_t op_sampler::draw() noexcept {
+  if (log_keep_ == 0) return 1;
+  // Geometric on {1, 2, ...} with success probability p = 1 / mean_every:
+  // 1 + floor(log(U) / log(1 - p)).
+  const double gap = std::floor(std::log(uniform_open0(rng_)) / log_keep_);
+  return 1 + static_cast<std::uint64_t>(std::min(gap, 1e15));
 }
 
 // ---- summary --------------------------------------------------------------------
@@ -166,8 +166,11 @@ nlohmann::json summary::to_json(const char* unit) const {
 
 void burn_for(std::uint64_t ns) noexcept {
   if (ns == 0) return;
-  const std::uint64_t until = now_ns() + ns;
-  while (now_ns() < until) {
+  burn_until(now_ns() + ns);
+}
+
+void burn_until(std::uint64_t deadline_ns) noexcept {
+  while (now_ns() < deadline_ns) {
   }
 }
 

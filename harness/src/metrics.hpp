@@ -6,10 +6,11 @@
 //                       two: <= 3.2% relative error), mergeable across
 //                       workers, exact count / min / max / sum.
 //   fairness            Jain's index, relative stddev, min/max ops per worker.
-//   thread_usage        per-thread deltas (platform.hpp): user and system CPU,
-//                       voluntary and involuntary context switches (Linux
-//                       getrusage(RUSAGE_THREAD); Windows GetThreadTimes, no
-//                       switch counts: switches_known is false there).
+//   window_usage        CPU time and context switches of the workers over
+//                       the measured window (platform::thread_meter; Windows
+//                       has no switch counts: switches_known is false there).
+//   op_sampler          which operations a latency run times: independent,
+//                       geometric gaps.
 //   summary             median, mean, stddev and a 95% bootstrap CI of the
 //                       median over the repetitions of a cell.
 //   burn_for            busy work of a given length (critical section, think
@@ -88,20 +89,45 @@ struct fairness_summary {
   nlohmann::json to_json() const;
 };
 
-/// CPU time and context switches of the calling thread (platform::current_thread_times).
-struct thread_usage {
-  std::uint64_t user_ns = 0;
-  std::uint64_t sys_ns = 0;
+/// CPU time (user + system) and context switches of the worker threads over
+/// the measured window (platform::thread_meter, read by the controller).
+struct window_usage {
+  std::uint64_t cpu_ns = 0;
   std::uint64_t voluntary_switches = 0;
   std::uint64_t involuntary_switches = 0;
-  /// False where the platform has no cheap per-thread switch count (Windows):
-  /// the switch fields are then 0 and the report says null.
+  /// False where the platform has no per-thread switch count (Windows): the
+  /// switch fields are then 0 and the report says null.
   bool switches_known = true;
-
-  static thread_usage now() noexcept;
-  thread_usage operator-(const thread_usage& earlier) const noexcept;
-  thread_usage& operator+=(const thread_usage& other) noexcept;
 };
+
+/// Which operations a worker times. Each operation is chosen independently
+/// with probability 1 / mean_every -- the gaps are geometric, drawn from a
+/// per-worker seed -- so the samples are neither phase-locked to the start
+/// line nor to a partner's samples, as `i % n == 0` is. A default-constructed
+/// sampler never chooses (throughput and diagnostic runs).
+class op_sampler {
+ public:
+  op_sampler() = default;
+  op_sampler(std::uint32_t mean_every, std::uint64_t seed) noexcept;
+
+  /// Whether to time the next operation. One decrement per call; a draw
+  /// (a few ns) only after a chosen one.
+  bool next() noexcept {
+    if (--countdown_ != 0) return false;
+    countdown_ = draw();
+    return true;
+  }
+
+ private:
+  std::uint64_t draw() noexcept;
+
+  std::uint64_t countdown_ = UINT64_MAX;  ///< operations until the next chosen one
+  double log_keep_ = 0;                   ///< log(1 - 1/mean_every); 0: every operation
+  std::uint64_t rng_ = 0;                 ///< splitmix64 state
+};
+
+/// Uniform in (0, 1] from a splitmix64 state (advances it).
+double uniform_open0(std::uint64_t& state) noexcept;
 
 /// Median, mean, stddev and the 95% CI of the median (percentile bootstrap,
 /// 2000 resamples, seeded so reports are reproducible).
@@ -115,6 +141,8 @@ struct summary {
 
 /// Spins (reading the clock) for `ns` nanoseconds; returns at once for 0.
 void burn_for(std::uint64_t ns) noexcept;
+/// Spins until now_ns() >= `deadline_ns`.
+void burn_until(std::uint64_t deadline_ns) noexcept;
 
 /// The cost of one bench_clock::now(), measured once (median of 9 batches).
 double timer_cost_ns();

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #if defined(_WIN32)
 #include <io.h>
@@ -13,6 +14,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -129,14 +131,30 @@ bool pin_current_thread(int cpu) noexcept {
 
 int current_cpu() noexcept { return static_cast<int>(::GetCurrentProcessorNumber()); }
 
-thread_times current_thread_times() noexcept {
-  FILETIME created{}, exited{}, kernel_time{}, user_time{};
-  thread_times t;
-  if (::GetThreadTimes(::GetCurrentThread(), &created, &exited, &kernel_time, &user_time)) {
-    t.user_ns = filetime_ns(user_time);
-    t.sys_ns = filetime_ns(kernel_time);
+thread_meter thread_meter::of_current_thread() noexcept {
+  thread_meter m;
+  HANDLE real = nullptr;  // GetCurrentThread() is a pseudo-handle: meaningless elsewhere
+  if (::DuplicateHandle(::GetCurrentProcess(), ::GetCurrentThread(), ::GetCurrentProcess(), &real,
+                        THREAD_QUERY_LIMITED_INFORMATION, FALSE, 0)) {
+    m.handle_ = real;
   }
-  return t;  // no cheap per-thread context-switch counter: nullopt
+  return m;
+}
+
+thread_meter::~thread_meter() {
+  if (handle_) ::CloseHandle(static_cast<HANDLE>(handle_));
+}
+
+void thread_meter::swap(thread_meter& other) noexcept { std::swap(handle_, other.handle_); }
+
+thread_times thread_meter::read() const noexcept {
+  thread_times t;  // no per-thread context-switch counter: nullopt
+  FILETIME created{}, exited{}, kernel_time{}, user_time{};
+  if (handle_ &&
+      ::GetThreadTimes(static_cast<HANDLE>(handle_), &created, &exited, &kernel_time, &user_time)) {
+    t.cpu_ns = filetime_ns(user_time) + filetime_ns(kernel_time);
+  }
+  return t;
 }
 
 std::optional<std::uint64_t> steal_ticks() { return std::nullopt; }
@@ -216,15 +234,51 @@ bool pin_current_thread(int cpu) noexcept {
 
 int current_cpu() noexcept { return sched_getcpu(); }
 
-thread_times current_thread_times() noexcept {
-  rusage ru{};
-  getrusage(RUSAGE_THREAD, &ru);
-  auto ns = [](const timeval& tv) {
-    return static_cast<std::uint64_t>(tv.tv_sec) * 1'000'000'000u +
-           static_cast<std::uint64_t>(tv.tv_usec) * 1'000u;
-  };
-  return {ns(ru.ru_utime), ns(ru.ru_stime), static_cast<std::uint64_t>(ru.ru_nvcsw),
-          static_cast<std::uint64_t>(ru.ru_nivcsw)};
+thread_meter thread_meter::of_current_thread() noexcept {
+  thread_meter m;
+  clockid_t clock{};
+  if (pthread_getcpuclockid(pthread_self(), &clock) == 0) {
+    m.clock_ = static_cast<long>(clock);
+    m.tid_ = static_cast<long>(gettid());
+    m.valid_ = true;
+  }
+  return m;
+}
+
+thread_meter::~thread_meter() = default;
+
+void thread_meter::swap(thread_meter& other) noexcept {
+  std::swap(clock_, other.clock_);
+  std::swap(tid_, other.tid_);
+  std::swap(valid_, other.valid_);
+}
+
+thread_times thread_meter::read() const noexcept {
+  thread_times t;
+  if (!valid_) return t;
+  // The thread's CPU clock counts user + system time at scheduler precision
+  // (getrusage's user/system split is tick-sampled: noise at these lengths).
+  timespec ts{};
+  if (clock_gettime(static_cast<clockid_t>(clock_), &ts) == 0) {
+    t.cpu_ns = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+               static_cast<std::uint64_t>(ts.tv_nsec);
+  }
+  // "voluntary_ctxt_switches:\t12" and "nonvoluntary_ctxt_switches:\t3".
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/self/task/%ld/status", tid_);
+  if (std::FILE* f = std::fopen(path, "r")) {
+    char line[256];
+    unsigned long long value = 0;
+    while (std::fgets(line, sizeof line, f)) {
+      if (std::sscanf(line, "voluntary_ctxt_switches: %llu", &value) == 1) {
+        t.voluntary_switches = value;
+      } else if (std::sscanf(line, "nonvoluntary_ctxt_switches: %llu", &value) == 1) {
+        t.involuntary_switches = value;
+      }
+    }
+    std::fclose(f);
+  }
+  return t;
 }
 
 std::optional<std::uint64_t> steal_ticks() {

@@ -21,9 +21,10 @@
 //                                                      orders CPUs by index)
 //   pin_current_thread  pthread_setaffinity_np         SetThreadAffinityMask
 //   current_cpu()       sched_getcpu                   GetCurrentProcessorNumber
-//   thread_times()      getrusage(RUSAGE_THREAD): CPU  GetThreadTimes: CPU; no
-//                       and context switches           cheap per-thread context-
-//                                                      switch count -> nullopt
+//   thread_meter        another thread's CPU clock     GetThreadTimes on a
+//                       (pthread_getcpuclockid) and    duplicated handle: CPU;
+//                       /proc/self/task/TID/status     no per-thread context-
+//                       context switches               switch count -> nullopt
 //   steal_ticks()       /proc/stat steal               nullopt
 //   load_average()      getloadavg                     nullopt
 //   replace_file()      rename(2)                      MoveFileExA(REPLACE_EXISTING):
@@ -58,15 +59,43 @@ bool pin_current_thread(int cpu) noexcept;
 /// The CPU the calling thread runs on now, or -1.
 int current_cpu() noexcept;
 
-/// CPU time of the calling thread and, where the platform counts them
-/// cheaply, its context switches.
+/// CPU time (user + system) of a thread and, where the platform counts them,
+/// its context switches.
 struct thread_times {
-  std::uint64_t user_ns = 0;
-  std::uint64_t sys_ns = 0;
+  std::uint64_t cpu_ns = 0;
   std::optional<std::uint64_t> voluntary_switches;
   std::optional<std::uint64_t> involuntary_switches;
 };
-thread_times current_thread_times() noexcept;
+
+/// Reads one thread's thread_times from any thread, so that a controller can
+/// sample every worker at the exact edges of a measured window (a worker that
+/// reads its own usage can only bracket its whole body). Made on the thread
+/// it meters; valid until that thread exits.
+class thread_meter {
+ public:
+  thread_meter() = default;  ///< meters nothing: read() is all zero
+  static thread_meter of_current_thread() noexcept;
+  thread_meter(thread_meter&& other) noexcept { swap(other); }
+  thread_meter& operator=(thread_meter&& other) noexcept {
+    swap(other);
+    return *this;
+  }
+  thread_meter(const thread_meter&) = delete;
+  thread_meter& operator=(const thread_meter&) = delete;
+  ~thread_meter();
+
+  thread_times read() const noexcept;
+
+ private:
+  void swap(thread_meter& other) noexcept;
+#if defined(_WIN32)
+  void* handle_ = nullptr;  ///< a real (duplicated) thread HANDLE
+#else
+  long clock_ = 0;          ///< clockid_t from pthread_getcpuclockid
+  long tid_ = 0;            ///< kernel thread id (for /proc/self/task/TID/status)
+  bool valid_ = false;
+#endif
+};
 
 /// CPU steal time so far in USER_HZ ticks (hypervisor), or nullopt.
 std::optional<std::uint64_t> steal_ticks();

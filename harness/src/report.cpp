@@ -154,9 +154,7 @@ nlohmann::json to_gbench(const nlohmann::json& report) {
         {"host_name", ctx.value("host", "")},
         {"executable", "csync-bench"},
         {"num_cpus", ctx.value("cpus_online", 0)},
-        {"mhz_per_cpu", 0},
-        {"cpu_scaling_enabled", false},
-        {"caches", nlohmann::json::array()},
+        // Only what was measured: no mhz_per_cpu, cpu_scaling_enabled or caches.
         {"library_build_type", ctx.value("build_type", "")}}},
       {"benchmarks", nlohmann::json::array()}};
   for (const nlohmann::json& cell : report["results"]) {
@@ -167,13 +165,13 @@ nlohmann::json to_gbench(const nlohmann::json& report) {
     for (const nlohmann::json& rep : reps) {
       const double ops = rep.value("operations", 0.0);
       const double elapsed = rep.value("elapsed_s", 0.0);
-      const double cpu_per_op = rep.value("cpu_user_ns_per_op", 0.0) + rep.value("cpu_sys_ns_per_op", 0.0);
+      const double cpu_per_op = rep.value("cpu_ns_per_op", 0.0);
       out["benchmarks"].push_back({{"name", name},
                                    {"run_name", name},
                                    {"run_type", "iteration"},
                                    {"repetitions", reps.size()},
                                    {"repetition_index", index++},
-                                   {"threads", 1},
+                                   {"threads", cell.value("worker_threads", 1)},
                                    {"iterations", ops},
                                    {"real_time", ops > 0 ? elapsed * 1e9 / ops : 0.0},
                                    {"cpu_time", cpu_per_op},

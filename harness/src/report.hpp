@@ -20,7 +20,7 @@
 
 namespace csync::bench {
 
-inline constexpr int report_schema_version = 1;
+inline constexpr int report_schema_version = 2;
 
 /// The machine, build and environment: everything a reader needs to judge
 /// the numbers. `steal_ticks` is filled in by the runner at the end.

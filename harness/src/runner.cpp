@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <numeric>
@@ -81,6 +82,12 @@ std::string cell_name(const cell_params& p) {
   if (p.fairness != fairness_choice::strategy_default) name += "/" + std::string(to_string(p.fairness));
   if (p.spin_budget) name += "/spin:" + std::to_string(*p.spin_budget);
   if (p.hold != hold_mode::none) name += "/hold:" + std::string(to_string(p.hold));
+  if (p.arrival != arrival_kind::closed) {
+    name += "/arrival:" + std::string(to_string(p.arrival)) + ":" + std::to_string(p.arrival_rate_per_s);
+  }
+  if (p.latency_sample_every != cell_params{}.latency_sample_every) {
+    name += "/sample_every:" + std::to_string(p.latency_sample_every);
+  }
   return name;
 }
 
@@ -97,38 +104,74 @@ std::string point_key(const cell_params& p) {
 
 double per_op(double total, std::uint64_t ops) { return ops ? total / static_cast<double>(ops) : 0.0; }
 
-nlohmann::json repetition_json(const cell_params& p, const repetition_result& r,
-                               std::uint32_t sample_every) {
+double throughput_of(const repetition_data& d) {
+  return d.elapsed_s > 0 ? static_cast<double>(d.ops()) / d.elapsed_s : 0.0;
+}
+
+nlohmann::json histogram_summary(const latency_histogram& h) {
+  return h.count() ? h.summary_json() : nlohmann::json();
+}
+
+/// One repetition: a throughput run and the latency run paired with it.
+nlohmann::json repetition_json(const repetition_data& t, const repetition_data& l) {
+  const std::uint64_t ops = t.ops();
+  const double cpu_ns = static_cast<double>(t.usage.cpu_ns);
+  const double throughput = throughput_of(t), latency_throughput = throughput_of(l);
+  const auto switches = [&](std::uint64_t n) {
+    // null where the platform has no per-thread count (Windows; platform.hpp)
+    return t.usage.switches_known ? nlohmann::json(per_op(static_cast<double>(n), ops))
+                                  : nlohmann::json();
+  };
+  return {
+      {"elapsed_s", t.elapsed_s},
+      {"operations", ops},
+      {"throughput_ops_per_s", throughput},
+      {"ops_per_worker", t.ops_per_worker},
+      {"starved", t.starved()},
+      {"fairness", fairness_summary::of(t.ops_per_worker).to_json()},
+      {"censored_waits", t.censored_waits},
+      {"cpu_ns_per_op", per_op(cpu_ns, ops)},
+      // What the workload burnt on purpose (critical sections, think time,
+      // open-loop idling) is not waste; the rest is waiting and waking.
+      {"wasted_cpu_ns_per_op", per_op(cpu_ns - static_cast<double>(t.burnt_ns), ops)},
+      {"voluntary_switches_per_op", switches(t.usage.voluntary_switches)},
+      {"involuntary_switches_per_op", switches(t.usage.involuntary_switches)},
+      {"latency_run",
+       {{"elapsed_s", l.elapsed_s},
+        {"operations", l.ops()},
+        {"throughput_ops_per_s", latency_throughput},
+        // What timing operations cost this pair: 1 - latency run / throughput run.
+        {"overhead_fraction", throughput > 0 ? 1 - latency_throughput / throughput : 0.0},
+        {"acquire_latency_ns", histogram_summary(l.acquire_latency)},
+        {"wake_latency_ns", histogram_summary(l.wake_latency)},
+        {"herd_latency_ns", histogram_summary(l.herd_latency)},
+        {"max_wait_ns_per_worker", l.max_wait_ns_per_worker},
+        {"censored_waits", l.censored_waits},
+        {"censored_timed", l.censored_timed},
+        {"censored_max_age_ns", l.censored_max_age_ns}}},
+  };
+}
+
+/// The diagnostic run: exclusion checker and the statistics hook.
+nlohmann::json diagnostic_json(const repetition_result& r) {
   const repetition_data& d = r.data;
   const std::uint64_t ops = d.ops();
-  const double cpu_ns = static_cast<double>(d.usage.user_ns + d.usage.sys_ns);
-  // The work each operation asks for: its critical section and think time
-  // (burnt by whoever runs it); the rest of the CPU is waiting and waking.
-  const double useful_ns = static_cast<double>(p.critical_section_ns + p.think_ns);
-  nlohmann::json j = {
-      {"elapsed_s", d.elapsed_s},
-      {"operations", ops},
-      {"throughput_ops_per_s", d.elapsed_s > 0 ? static_cast<double>(ops) / d.elapsed_s : 0.0},
-      {"acquire_latency_ns", d.acquire_latency.summary_json()},
-      {"wake_latency_ns", d.wake_latency.count() ? d.wake_latency.summary_json() : nlohmann::json()},
-      {"latency_sample_every", sample_every},
-      {"fairness", fairness_summary::of(d.ops_per_worker).to_json()},
-      {"cpu_user_ns_per_op", per_op(static_cast<double>(d.usage.user_ns), ops)},
-      {"cpu_sys_ns_per_op", per_op(static_cast<double>(d.usage.sys_ns), ops)},
-      {"wasted_cpu_ns_per_op", per_op(cpu_ns, ops) - useful_ns},
-      // null where the platform has no per-thread count (Windows; platform.hpp)
-      {"voluntary_switches_per_op",
-       d.usage.switches_known ? nlohmann::json(per_op(static_cast<double>(d.usage.voluntary_switches), ops))
-                              : nlohmann::json()},
-      {"involuntary_switches_per_op",
-       d.usage.switches_known ? nlohmann::json(per_op(static_cast<double>(d.usage.involuntary_switches), ops))
-                              : nlohmann::json()},
-      {"wakes_per_op", per_op(static_cast<double>(r.wakes), ops)},
-      {"spurious_per_op", per_op(static_cast<double>(r.spurious), ops)},
-      {"futile_per_op", per_op(static_cast<double>(r.futile), ops)},
-      {"max_holders", d.max_holders},
+  const auto count = [&](std::uint64_t strategy_counts::*field) {
+    return r.counts ? nlohmann::json(per_op(static_cast<double>((*r.counts).*field), ops))
+                    : nlohmann::json();  // a peer: no statistics hook
   };
-  return j;
+  return {{"operations", ops},
+          {"max_holders", d.max_holders},
+          {"violations", d.violations},
+          {"wakes_per_op", count(&strategy_counts::wakes)},
+          {"spurious_per_op", count(&strategy_counts::spurious)},
+          {"futile_per_op", count(&strategy_counts::futile)}};
+}
+
+/// Latency metrics: where a value lies below twice the cost of a clock read,
+/// the clock, not the primitive, dominates it.
+bool is_latency_metric(std::string_view name) {
+  return name.starts_with("acquire_") || name.starts_with("wake_") || name.starts_with("herd_");
 }
 
 /// Aggregates over repetitions: median, mean, stddev, 95% CI of each metric.
@@ -141,48 +184,40 @@ nlohmann::json aggregates_json(const nlohmann::json& reps, std::uint64_t seed) {
   using ptr = nlohmann::json::json_pointer;
   const metric metrics[] = {
       {"throughput", "ops/s", ptr("/throughput_ops_per_s")},
-      {"acquire_p50", "ns", ptr("/acquire_latency_ns/p50")},
-      {"acquire_p99", "ns", ptr("/acquire_latency_ns/p99")},
-      {"acquire_p999", "ns", ptr("/acquire_latency_ns/p999")},
-      {"wake_p50", "ns", ptr("/wake_latency_ns/p50")},
-      {"wake_p99", "ns", ptr("/wake_latency_ns/p99")},
+      {"acquire_p50", "ns", ptr("/latency_run/acquire_latency_ns/p50")},
+      {"acquire_p99", "ns", ptr("/latency_run/acquire_latency_ns/p99")},
+      {"acquire_p999", "ns", ptr("/latency_run/acquire_latency_ns/p999")},
+      {"wake_p50", "ns", ptr("/latency_run/wake_latency_ns/p50")},
+      {"wake_p99", "ns", ptr("/latency_run/wake_latency_ns/p99")},
+      {"herd_p50", "ns", ptr("/latency_run/herd_latency_ns/p50")},
+      {"herd_p99", "ns", ptr("/latency_run/herd_latency_ns/p99")},
       {"jain", "index", ptr("/fairness/jain")},
       {"relative_stddev", "ratio", ptr("/fairness/relative_stddev")},
-      {"cpu_user_per_op", "ns", ptr("/cpu_user_ns_per_op")},
-      {"cpu_sys_per_op", "ns", ptr("/cpu_sys_ns_per_op")},
+      {"starved", "workers", ptr("/starved")},
+      {"cpu_per_op", "ns", ptr("/cpu_ns_per_op")},
       {"wasted_cpu_per_op", "ns", ptr("/wasted_cpu_ns_per_op")},
       {"voluntary_switches_per_op", "switches", ptr("/voluntary_switches_per_op")},
       {"involuntary_switches_per_op", "switches", ptr("/involuntary_switches_per_op")},
-      {"wakes_per_op", "wakes", ptr("/wakes_per_op")},
-      {"spurious_per_op", "wakes", ptr("/spurious_per_op")},
-      {"futile_per_op", "wakes", ptr("/futile_per_op")},
+      {"overhead_fraction", "ratio", ptr("/latency_run/overhead_fraction")},
   };
+  const double floor_ns = 2 * timer_cost_ns();
   nlohmann::json out = nlohmann::json::object();
   for (const metric& m : metrics) {
     std::vector<double> samples;
     for (const nlohmann::json& rep : reps) {
       if (rep.contains(m.where) && rep[m.where].is_number()) samples.push_back(rep[m.where].get<double>());
     }
-    if (!samples.empty()) out[m.name] = summary::of(std::move(samples), seed).to_json(m.unit);
+    if (samples.empty()) continue;
+    const summary sum = summary::of(std::move(samples), seed);
+    out[m.name] = sum.to_json(m.unit);
+    if (is_latency_metric(m.name)) out[m.name]["below_timer_floor"] = sum.median < floor_ns;
   }
   return out;
 }
 
-/// What recording one latency costs: two clock reads and a histogram bump.
-double record_cost_ns() { return 2 * timer_cost_ns() + 5; }
-
-/// Operations per worker thread that keep the harness's latency recording
-/// under 2% of an operation.
-std::uint32_t choose_sample_every(double ns_per_op_per_worker) {
-  const double record_cost = record_cost_ns();
-  if (ns_per_op_per_worker <= 0) return 1;
-  const double every = std::ceil(record_cost / (0.02 * ns_per_op_per_worker));
-  return static_cast<std::uint32_t>(std::clamp(every, 1.0, double{1 << 20}));
-}
-
-double throughput_of(const repetition_result& r) {
-  return r.data.elapsed_s > 0 ? static_cast<double>(r.data.ops()) / r.data.elapsed_s : 0.0;
-}
+/// A latency run's timing must not change what it measures by more than this
+/// (median over the paired runs); above it, the cell's latencies are flagged.
+constexpr double overhead_limit = 0.02;
 
 struct cell_outcome {
   nlohmann::json entry;
@@ -190,12 +225,11 @@ struct cell_outcome {
   bool failed = false;
 };
 
-/// A repetition (or warmup run) that showed the primitive broken -- more
-/// holders than permits, or workers left asleep by a lost wake-up -- fails
-/// the cell, loudly; a csync cell also fails the run (out.failed). true:
-/// the cell failed.
-bool fail_if_broken(const repetition_result& result, const cell_params& p, cell_outcome& out,
-                    std::ostream& err) {
+/// A run that showed the primitive broken -- more holders than permits, or
+/// workers left asleep by a lost wake-up -- fails the cell, loudly; a csync
+/// cell also fails the run (out.failed). true: the cell failed.
+bool fail_if_broken(const repetition_result& result, const strategy_runner& runner,
+                    const cell_params& p, cell_outcome& out, std::ostream& err) {
   const repetition_data& d = result.data;
   std::string reason;
   if (d.violations != 0) {
@@ -214,14 +248,26 @@ bool fail_if_broken(const repetition_result& result, const cell_params& p, cell_
   out.entry["reason"] = reason;
   // A peer is a reference, not the product: its failure is a finding about
   // it (recorded in the report), and does not fail the run.
-  const bool peer = find_strategy(p.strategy)->is_peer;
-  err << "csync-bench: " << (peer ? "peer cell failed (recorded; exit status unaffected) " : "FAILED ")
+  err << "csync-bench: " << (runner.is_peer ? "peer cell failed (recorded; exit status unaffected) " : "FAILED ")
       << out.entry["name"].get<std::string>() << ": " << reason << "\n";
-  out.failed = !peer;
+  out.failed = !runner.is_peer;
   return true;
 }
 
-cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t seed, std::ostream& err) {
+/// A distinct seed per (run seed, cell, repetition, mode): samplers and
+/// arrival schedules never repeat one another.
+std::uint64_t run_seed(std::uint64_t seed, std::size_t cell, std::uint32_t repetition, run_mode mode) {
+  std::uint64_t state = seed ^ (0x9e3779b97f4a7c15u * (cell + 1));
+  state ^= (std::uint64_t{repetition} << 8) | static_cast<std::uint64_t>(mode);
+  return static_cast<std::uint64_t>(uniform_open0(state) * 0x1.0p63) ^ state;
+}
+
+/// Per cell: a warmup run (throughput mode, discarded); `repetitions` pairs
+/// of a throughput run and a latency run, the pair's order alternating; then
+/// one diagnostic run. Every cell -- csync strategy or peer -- runs exactly
+/// this sequence with the same harness code.
+cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t seed, bool smoke,
+                      std::ostream& err) {
   cell_outcome out;
   nlohmann::json& e = out.entry;
   e = {{"cell", index}, {"name", cell_name(p)}, {"key", p.key()}, {"point", point_key(p)},
@@ -230,9 +276,10 @@ cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t see
   e["worker_threads"] = threads;
   e["oversubscribed"] = threads > allowed_cpus();
   const strategy_runner* runner = find_strategy(p.strategy);
+  e["is_peer"] = runner->is_peer;
   if (!runner->unavailable_reason.empty()) {
     e["status"] = "unavailable";
-    e["reason"] = "unavailable: " + runner->unavailable_reason;
+    e["reason"] = runner->unavailable_reason;
     return out;
   }
   if (auto why = runner->refuses(p)) {
@@ -241,63 +288,81 @@ cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t see
     return out;
   }
 
-  run_control ctl;
-  ctl.interrupted = &interrupt_requested;
-  ctl.cpus = pin_order(p.pin);
-
-  // Warmup, split in two to measure the harness's own overhead: throughput
-  // without latency recording, then with the sampling rate chosen from it.
-  std::uint32_t sample_every = 64;
-  nlohmann::json overhead = {{"measured", false}, {"reason", "warmup_ms is 0"}};
-  if (p.warmup_ms > 0) {
-    run_control warm = ctl;
-    warm.duration_ns = p.warmup_ms * 1'000'000 / 2;
-    warm.sample_every = UINT32_MAX;  // records only each worker's first operation
-    const repetition_result bare = runner->run(p, warm);
-    const std::uint64_t ops = bare.data.ops();
-    const double ns_per_op = ops ? bare.data.elapsed_s * 1e9 * static_cast<double>(threads) /
-                                       static_cast<double>(ops)
-                                 : 0;
-    sample_every = choose_sample_every(ns_per_op);
-    warm.sample_every = sample_every;
-    const repetition_result recorded = runner->run(p, warm);
-    const double without = throughput_of(bare), with = throughput_of(recorded);
-    overhead = {{"measured", true},
-                {"throughput_without_recording", without},
-                {"throughput_with_recording", with},
-                {"fraction", without > 0 ? 1 - with / without : 0.0},
-                {"estimated_fraction",
-                 ns_per_op > 0 ? record_cost_ns() / sample_every / ns_per_op : 0.0},
-                {"timer_cost_ns", timer_cost_ns()},
-                {"latency_sample_every", sample_every}};
-    if (bare.data.interrupted || recorded.data.interrupted) {
-      out.interrupted = true;
-      return out;
-    }
-    if (fail_if_broken(bare, p, out, err) || fail_if_broken(recorded, p, out, err)) return out;
-  }
-  e["harness_overhead"] = overhead;
-
-  ctl.duration_ns = p.duration_ms * 1'000'000;
-  ctl.operations = p.operations;
-  ctl.sample_every = sample_every;
-  nlohmann::json reps = nlohmann::json::array();
-  latency_histogram acquire_all, wake_all;
-  for (std::uint32_t r = 0; r < p.repetitions; ++r) {
-    const repetition_result result = runner->run(p, ctl);
+  run_control base;
+  base.interrupted = &interrupt_requested;
+  base.cpus = pin_order(p.pin);
+  base.sample_every = p.latency_sample_every;
+  const auto run = [&](run_mode mode, std::uint32_t repetition, std::uint64_t duration_ns,
+                       std::uint64_t operations) -> std::optional<repetition_result> {
+    run_control ctl = base;
+    ctl.mode = mode;
+    ctl.duration_ns = duration_ns;
+    ctl.operations = operations;
+    ctl.seed = run_seed(seed, index, repetition, mode);
+    repetition_result result = runner->run(p, ctl);
     if (result.data.interrupted) {
       out.interrupted = true;
-      return out;
+      return std::nullopt;
     }
-    if (fail_if_broken(result, p, out, err)) return out;
-    reps.push_back(repetition_json(p, result, sample_every));
-    acquire_all.merge(result.data.acquire_latency);
-    wake_all.merge(result.data.wake_latency);
+    if (fail_if_broken(result, *runner, p, out, err)) return std::nullopt;
+    return result;
+  };
+
+  const std::uint64_t duration_ns = p.duration_ms * 1'000'000;
+  if (p.warmup_ms > 0 && !run(run_mode::throughput, UINT32_MAX, p.warmup_ms * 1'000'000, 0)) {
+    return out;
   }
+  nlohmann::json reps = nlohmann::json::array();
+  latency_histogram acquire_all, wake_all, herd_all;
+  std::vector<double> overheads;
+  for (std::uint32_t r = 0; r < p.repetitions; ++r) {
+    std::optional<repetition_result> throughput, latency;
+    for (int k = 0; k < 2; ++k) {  // alternate the order within the pair
+      const bool throughput_now = (k == 0) == (r % 2 == 0);
+      auto& slot = throughput_now ? throughput : latency;
+      slot = run(throughput_now ? run_mode::throughput : run_mode::latency, r, duration_ns,
+                 p.operations);
+      if (!slot) return out;
+    }
+    reps.push_back(repetition_json(throughput->data, latency->data));
+    overheads.push_back(reps.back()["latency_run"]["overhead_fraction"].get<double>());
+    acquire_all.merge(latency->data.acquire_latency);
+    wake_all.merge(latency->data.wake_latency);
+    herd_all.merge(latency->data.herd_latency);
+  }
+  const std::optional<repetition_result> diagnostic =
+      run(run_mode::diagnostic, 0, duration_ns, p.operations);
+  if (!diagnostic) return out;
+
   e["status"] = "ok";
+  e["measurement"] = {{"latency_sample_every", p.latency_sample_every},
+                      {"latency_loop", p.arrival == arrival_kind::closed ? "closed" : "open"},
+                      {"timer_cost_ns", timer_cost_ns()},
+                      {"timer_floor_ns", 2 * timer_cost_ns()}};
+  const summary overhead = summary::of(overheads, seed + index);
+  e["harness_overhead"] = {{"fraction", overhead.to_json("ratio")},
+                           {"min", *std::min_element(overheads.begin(), overheads.end())},
+                           {"max", *std::max_element(overheads.begin(), overheads.end())},
+                           {"limit", overhead_limit},
+                           {"flagged", overhead.median > overhead_limit}};
+  if (overhead.median > overhead_limit && !smoke) {  // a smoke run measures nothing
+    const auto percent = [](double f) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.1f", f * 100);
+      return std::string(text);
+    };
+    err << "csync-bench: note: " << e["name"].get<std::string>()
+        << ": the latency runs' throughput is lower by a median " << percent(overhead.median)
+        << "% over " << overheads.size() << " paired runs (range "
+        << percent(e["harness_overhead"]["min"].get<double>()) << "% to "
+        << percent(e["harness_overhead"]["max"].get<double>())
+        << "%; limit 2%): its latencies are flagged\n";
+  }
+  e["diagnostic"] = diagnostic_json(*diagnostic);
   e["aggregates"] = aggregates_json(reps, seed + index);
   e["acquire_latency_histogram_ns"] = acquire_all.buckets_json();
   if (wake_all.count()) e["wake_latency_histogram_ns"] = wake_all.buckets_json();
+  if (herd_all.count()) e["herd_latency_histogram_ns"] = herd_all.buckets_json();
   e["repetitions"] = std::move(reps);
   return out;
 }
@@ -478,7 +543,7 @@ int run_scenario(const run_options& options, std::ostream& err) {
     for (std::size_t n = 0; n < order.size(); ++n) {
       const cell_params& p = cells[order[n]];
       progress.show(n, cell_name(p));
-      cell_outcome outcome = run_cell(p, order[n], seed, err);
+      cell_outcome outcome = run_cell(p, order[n], seed, options.smoke, err);
       if (outcome.interrupted) {
         progress.finish();
         err << "csync-bench: interrupted; " << options.output_path << " holds "

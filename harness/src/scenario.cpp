@@ -58,6 +58,9 @@ constexpr name_table<fairness_choice, 3> fairness_names{
     {{fairness_choice::strategy_default, "default"},
      {fairness_choice::fifo, "fifo"},
      {fairness_choice::barging, "barging"}}};
+constexpr name_table<arrival_kind, 3> arrival_names{{{arrival_kind::closed, "closed"},
+                                                     {arrival_kind::poisson, "poisson"},
+                                                     {arrival_kind::fixed, "fixed"}}};
 
 template <class E, std::size_t N>
 std::string_view name_in(const name_table<E, N>& table, E value) noexcept {
@@ -338,6 +341,10 @@ const std::vector<parameter>& parameters() {
       {"repetitions", unsigned_member(&c::repetitions, 1, limits::max_repetitions)},
       {"pinning", enum_member(&c::pin, pinning_names)},
       {"queue_capacity", unsigned_member(&c::queue_capacity, 1, limits::max_queue_capacity)},
+      {"latency_sample_every",
+       unsigned_member(&c::latency_sample_every, 1, limits::max_latency_sample_every)},
+      {"arrival", enum_member(&c::arrival, arrival_names)},
+      {"arrival_rate_per_s", unsigned_member(&c::arrival_rate_per_s, 0, limits::max_arrival_rate_per_s)},
   };
   return table;
 }
@@ -456,6 +463,7 @@ sweep read_sweep(const document& root, scenario& out, const strategy_catalog& ca
 bool has_thread_workers(const cell_params& c) { return c.waiters == waiter_kind::threads; }
 bool has_queue(const cell_params& c) { return c.workload == workload_kind::condvar; }
 bool counts_operations(const cell_params& c) { return c.duration_ms == 0; }
+bool open_loop(const cell_params& c) { return c.arrival != arrival_kind::closed; }
 
 void normalize(cell_params& cell, const strategy_catalog::entry& strategy) {
   const cell_params built_in;
@@ -471,6 +479,7 @@ void normalize(cell_params& cell, const strategy_catalog::entry& strategy) {
   if (strategy.is_peer) cell.fairness = fairness_choice::strategy_default;
   if (!has_queue(cell)) cell.queue_capacity = built_in.queue_capacity;
   if (!counts_operations(cell)) cell.operations = built_in.operations;
+  if (!open_loop(cell)) cell.arrival_rate_per_s = built_in.arrival_rate_per_s;
 }
 
 void check_cell(const cell_params& cell, const sweep& s, const std::vector<std::size_t>& at) {
@@ -490,6 +499,15 @@ void check_cell(const cell_params& cell, const sweep& s, const std::vector<std::
   if (cell.duration_ms == 0 && cell.operations == 0) {
     refuse("duration_ms", "duration_ms 0 needs operations > 0", "operations");
   }
+  if (open_loop(cell) && cell.arrival_rate_per_s == 0) {
+    refuse("arrival_rate_per_s", "an open loop (arrival " + std::string(to_string(cell.arrival)) +
+                                     ") needs arrival_rate_per_s > 0", "arrival");
+  }
+  if (open_loop(cell) && cell.workload != workload_kind::semaphore) {
+    refuse("arrival", "an open loop (arrival " + std::string(to_string(cell.arrival)) +
+                          ") is supported by the semaphore workload only, not " +
+                          std::string(to_string(cell.workload)), "workload");
+  }
 }
 
 // Members grouped by role, each listed once; the comparisons below combine them.
@@ -501,7 +519,8 @@ auto run_fields(const cell_params& c) {
 }
 auto sweep_fields(const cell_params& c) {
   return std::tie(c.workload, c.waiters, c.threads, c.tasks, c.loops, c.permits, c.weight,
-                  c.critical_section_ns, c.think_ns, c.hold, c.pin, c.queue_capacity);
+                  c.critical_section_ns, c.think_ns, c.hold, c.pin, c.queue_capacity,
+                  c.latency_sample_every, c.arrival, c.arrival_rate_per_s);
 }
 auto identity_fields(const cell_params& c) {
   return std::tuple_cat(strategy_fields(c), sweep_fields(c), run_fields(c));
@@ -606,6 +625,7 @@ std::string_view to_string(waiter_kind v) noexcept { return name_in(waiter_names
 std::string_view to_string(pinning v) noexcept { return name_in(pinning_names, v); }
 std::string_view to_string(hold_mode v) noexcept { return name_in(hold_names, v); }
 std::string_view to_string(fairness_choice v) noexcept { return name_in(fairness_names, v); }
+std::string_view to_string(arrival_kind v) noexcept { return name_in(arrival_names, v); }
 
 nlohmann::json cell_params::to_json() const {
   const auto text = [](auto value) { return std::string(to_string(value)); };
@@ -633,6 +653,15 @@ nlohmann::json cell_params::to_json() const {
   if (spin_budget) j["spin_budget"] = *spin_budget;
   if (counts_operations(*this)) j["operations"] = operations;
   if (has_queue(*this)) j["queue_capacity"] = queue_capacity;
+  // Written only where they differ from the built-in values, so that the
+  // keys of cells that existed before these parameters did stay the same.
+  if (latency_sample_every != cell_params{}.latency_sample_every) {
+    j["latency_sample_every"] = latency_sample_every;
+  }
+  if (open_loop(*this)) {
+    j["arrival"] = text(arrival);
+    j["arrival_rate_per_s"] = arrival_rate_per_s;
+  }
   return j;
 }
 

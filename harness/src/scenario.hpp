@@ -51,12 +51,18 @@ enum class pinning { none, compact, spread };
 enum class hold_mode { none, yield, timer };
 /// fifo / barging as csync::fairness; strategy_default: the strategy's own.
 enum class fairness_choice { strategy_default, fifo, barging };
+/// When a worker starts its next operation: closed (as soon as the last one
+/// and its think time are done) or open (on a schedule of
+/// `arrival_rate_per_s` per worker: exponential gaps, or fixed ones), so that
+/// latency is measured from the intended start (free of coordinated omission).
+enum class arrival_kind { closed, poisson, fixed };
 
 std::string_view to_string(workload_kind) noexcept;
 std::string_view to_string(waiter_kind) noexcept;
 std::string_view to_string(pinning) noexcept;
 std::string_view to_string(hold_mode) noexcept;
 std::string_view to_string(fairness_choice) noexcept;
+std::string_view to_string(arrival_kind) noexcept;
 
 /// Accepted ranges. Values outside are refused with the limit in the message.
 struct limits {
@@ -70,6 +76,8 @@ struct limits {
   static constexpr std::uint32_t max_repetitions = 1000;
   static constexpr std::uint32_t max_queue_capacity = 1 << 20;
   static constexpr std::uint32_t max_spin_budget = 1 << 24;
+  static constexpr std::uint32_t max_latency_sample_every = 1 << 20;
+  static constexpr std::uint64_t max_arrival_rate_per_s = 1'000'000'000;
 };
 
 /// One cell of the sweep: everything a runner needs to run it.
@@ -93,6 +101,11 @@ struct cell_params {
   std::uint32_t repetitions = 5;     ///< 1..max_repetitions
   pinning pin = pinning::none;
   std::uint32_t queue_capacity = 16;  ///< condvar workload: bounded queue size
+  /// Latency runs time each operation with probability 1 / this (one rate
+  /// for every strategy and peer at a parameter point).
+  std::uint32_t latency_sample_every = 64;
+  arrival_kind arrival = arrival_kind::closed;  ///< open loops: semaphore workload only
+  std::uint64_t arrival_rate_per_s = 0;         ///< per worker; open loops only (> 0)
 
   /// The "parameters" object of a report entry: every applicable member by
   /// its JSON name, enums as their strings; no inapplicable ones.

@@ -8,13 +8,26 @@
 //
 //   semaphore  every worker loops: acquire(weight) -> critical section
 //              (burn critical_section_ns; coroutines may also suspend, see
-//              hold_mode) -> release(weight) -> think (burn think_ns).
-//              Measures the wait inside acquire. Holders are counted: more
-//              than `permits` at once is a violation and fails the cell.
+//              hold_mode) -> release(weight) -> think (burn think_ns, or, in
+//              an open loop, wait for the next intended start). Measures the
+//              wait inside acquire.
 //   pingpong   pairs of parties wake each other through two semaphores of 0
-//              permits. The sender stamps the time before release(); the
-//              receiver records now - stamp after its acquire: the one-way
-//              wake latency.
+//              permits. A sampled sender stamps the time just before
+//              release(); the receiver reads the clock as soon as its acquire
+//              returns: the one-way wake latency. The initiator's sampled
+//              round trips are its acquire latency.
+//
+// Every cell runs the same code in three kinds of run (run_mode), whatever
+// the strategy or peer:
+//   throughput  no clock read per operation, no checker: what an operation
+//               costs. Throughput, fairness, CPU and switches come from here.
+//   latency     the same loop, timing the operations an op_sampler chooses
+//               (one mean rate per parameter point, the cell's
+//               latency_sample_every): the end of a wait is read as soon as
+//               it ends, and the histogram bump (one per OS thread) waits
+//               until the permit is released again.
+//   diagnostic  the exclusion checker (holders counted in shared_state) and,
+//               for csync strategies, the statistics hook (catalog.cpp).
 //
 // Each workload's worker is written once, as a coroutine over a waiting
 // policy: `blocking` (thread waiters: every awaitable makes the blocking call
@@ -22,22 +35,23 @@
 // on its thread) or `suspending` (coroutine waiters on loops: the async API).
 // `run_workers` starts them as threads or as tasks on `loops` loops.
 //
-// Teardown does not count: in a timed run the controller raises `stop`;
-// a worker that finds it raised after its acquire releases at once without
-// counting the operation or the holder, so waiters woken only because
-// others are leaving inflate nothing.
+// The measured window runs from the start line to the stop signal. A wait
+// that ends after the stop is censored: it is neither an operation nor a
+// histogram sample, only counted (and, if it was timed, its age kept), so
+// waiters woken because others are leaving inflate nothing. CPU and context
+// switches are read by the controller at the window's two edges.
 // Hangs: a worker still blocked long after the stop (a lost wake-up in the
 // primitive under test -- libstdc++ 12's std::counting_semaphore does this,
 // see docs/peers.md) would hang the harness. The controller waits a grace
 // period, then calls the workload's `rescue` (extra releases, notify_all) until
 // every worker is out, and reports how many were stuck; the cell then fails.
-// Latency is sampled every `sample_every` operations so that two clock reads
-// stay within the harness's overhead budget (runner.cpp chooses it).
 // -----------------------------------------------------------------------------
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <coroutine>
 #include <cstdio>
@@ -53,17 +67,27 @@
 #include <csync/csync.hpp>
 
 #include "metrics.hpp"
+#include "platform.hpp"
 #include "scenario.hpp"
 
 namespace csync::bench {
 
+/// What a run measures (see the file comment).
+enum class run_mode { throughput, latency, diagnostic };
+
 /// How a repetition is run (the cell's parameters say what is run).
 struct run_control {
+  run_mode mode = run_mode::throughput;
   std::uint64_t duration_ns = 0;  ///< timed run; 0: `operations` per worker
   std::uint64_t operations = 0;
-  std::uint32_t sample_every = 1;  ///< record latency on every n-th operation
+  std::uint32_t sample_every = 64;  ///< latency runs: mean operations between timed ones
+  std::uint64_t seed = 0;           ///< of the samplers and the arrival schedules
   const std::atomic<bool>* interrupted = nullptr;  ///< SIGINT: end the run early
   std::vector<int> cpus;  ///< pin worker thread i to cpus[i % size]; empty: no pinning
+
+  bool times_operations() const noexcept { return mode == run_mode::latency; }
+  bool checks_exclusion() const noexcept { return mode == run_mode::diagnostic; }
+  bool timed() const noexcept { return duration_ns != 0; }
 };
 
 /// Pins the calling thread to `cpu` (best effort: a refused pin leaves it free).
@@ -73,11 +97,19 @@ void pin_current_thread(int cpu) noexcept;
 struct repetition_data {
   double elapsed_s = 0;
   std::vector<std::uint64_t> ops_per_worker;
+  /// Latency runs: each worker's longest timed wait, censored ones included
+  /// (a worker starved for the whole window shows it here), in ns.
+  std::vector<std::uint64_t> max_wait_ns_per_worker;
   latency_histogram acquire_latency;
-  latency_histogram wake_latency;  ///< pingpong only
-  thread_usage usage;              ///< summed over every worker thread
-  std::uint64_t max_holders = 0;
-  std::uint64_t violations = 0;    ///< holders > permits observed
+  latency_histogram wake_latency;  ///< pingpong; broadcast: the first waiter of a round
+  latency_histogram herd_latency;  ///< broadcast: the last waiter of a round
+  std::uint64_t censored_waits = 0;        ///< waits that ended after the stop
+  std::uint64_t censored_timed = 0;        ///< of those, timed ones (latency runs)
+  std::uint64_t censored_max_age_ns = 0;   ///< the oldest timed one's age when it ended
+  window_usage usage;                      ///< summed over every worker thread
+  std::uint64_t burnt_ns = 0;  ///< busy work the workload asked for (cs, think, arrival waits)
+  std::uint64_t max_holders = 0;   ///< diagnostic runs
+  std::uint64_t violations = 0;    ///< diagnostic runs: holders > permits observed
   std::uint64_t stuck_workers = 0; ///< still blocked a grace period after the stop
   bool interrupted = false;
 
@@ -86,16 +118,49 @@ struct repetition_data {
     for (std::uint64_t x : ops_per_worker) n += x;
     return n;
   }
+  std::uint64_t starved() const noexcept {
+    return static_cast<std::uint64_t>(std::count(ops_per_worker.begin(), ops_per_worker.end(), 0u));
+  }
 };
 
 namespace detail {
 
+/// Histograms of one OS thread (a worker thread, or a loop's thread shared by
+/// its tasks): recording never touches another thread's cache lines.
+struct alignas(128) thread_slot {
+  latency_histogram acquire_latency;
+  latency_histogram wake_latency;
+  latency_histogram herd_latency;
+};
+
 /// Per-worker results, padded so workers do not share cache lines.
 struct alignas(128) worker_slot {
   std::uint64_t ops = 0;
-  latency_histogram acquire_latency;
-  latency_histogram wake_latency;
-  thread_usage usage;
+  std::uint64_t burnt_ns = 0;
+  std::uint64_t max_wait_ns = 0;
+  std::uint64_t censored = 0;
+  std::uint64_t censored_timed = 0;
+  std::uint64_t censored_max_age_ns = 0;
+  op_sampler sampler;               ///< never chooses outside latency runs
+  thread_slot* thread = nullptr;    ///< the histograms of the OS thread it runs on
+
+  void burn(std::uint64_t ns) noexcept {
+    burn_for(ns);
+    burnt_ns += ns;
+  }
+  /// A timed wait of `ns` that ended inside the window.
+  void record_wait(std::uint64_t ns) noexcept {
+    thread->acquire_latency.record(ns);
+    max_wait_ns = std::max(max_wait_ns, ns);
+  }
+  /// A wait that ended after the stop: `age` is its length if it was timed.
+  void censor(bool timed, std::uint64_t age) noexcept {
+    ++censored;
+    if (!timed) return;
+    ++censored_timed;
+    censored_max_age_ns = std::max(censored_max_age_ns, age);
+    max_wait_ns = std::max(max_wait_ns, age);
+  }
 };
 
 /// Shared state of a repetition: stop flag, holder accounting.
@@ -110,6 +175,8 @@ struct shared_state {
   std::atomic<std::uint64_t> max_holders{0};
   std::atomic<std::uint64_t> violations{0};
 
+  // The exclusion checker: called only in diagnostic runs (its shared-line
+  // RMWs inside the critical section would distort a measurement).
   void enter(std::uint64_t weight) noexcept {
     // relaxed: a checker of the primitive, not part of its synchronization.
     const std::uint64_t h = holders.fetch_add(weight, std::memory_order_relaxed) + weight;
@@ -159,49 +226,89 @@ void rescue_semaphore(Sem& sem, std::uint64_t weight) {
   sem.release(drained + weight);
 }
 
-/// `parties` threads meet once, like one phase of std::barrier. Not
-/// std::barrier: libstdc++ 12 builds it on std::atomic::wait, whose notify
-/// does not take the waiter pool's lock where there is no futex to wait on
-/// (mingw-w64), so a wake-up can be lost -- observed under Wine, with
-/// workers that never started. A mutex and a condition variable cannot lose it.
+/// The start line: `workers` threads wait at it until the controller, once
+/// it knows every one of them is waiting, has run something (read their CPU
+/// meters) and opens it. Not std::barrier: libstdc++ 12 builds it on
+/// std::atomic::wait, whose notify does not take the waiter pool's lock where
+/// there is no futex to wait on (mingw-w64), so a wake-up can be lost --
+/// observed under Wine, with workers that never started. A mutex and a
+/// condition variable cannot lose it.
 class start_gate {
  public:
-  explicit start_gate(std::size_t parties) : left_(parties) {}
-  void arrive_and_wait() {
+  explicit start_gate(std::size_t workers) : workers_(workers) {}
+  /// A worker: waits until the gate opens.
+  void wait_for_opening() {
     std::unique_lock lock(mutex_);
-    if (--left_ == 0) {
-      cv_.notify_all();
-      return;
-    }
-    cv_.wait(lock, [this] { return left_ == 0; });
+    if (++waiting_ == workers_) all_waiting_.notify_one();
+    opened_cv_.wait(lock, [this] { return opened_; });
+  }
+  /// The controller: waits until every worker waits, runs `before_opening`,
+  /// then opens the gate.
+  template <class F>
+  void open_when_all_wait(F before_opening) {
+    std::unique_lock lock(mutex_);
+    all_waiting_.wait(lock, [this] { return waiting_ == workers_; });
+    before_opening();
+    opened_ = true;
+    opened_cv_.notify_all();
   }
 
  private:
   std::mutex mutex_;
-  std::condition_variable cv_;
-  std::size_t left_;  ///< guarded by mutex_
+  std::condition_variable all_waiting_;
+  std::condition_variable opened_cv_;
+  const std::size_t workers_;
+  std::size_t waiting_ = 0;  ///< guarded by mutex_
+  bool opened_ = false;      ///< guarded by mutex_
 };
+
+inline window_usage usage_between(const std::vector<platform::thread_times>& before,
+                                  const std::vector<platform::thread_times>& after) {
+  window_usage u;
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    u.cpu_ns += after[i].cpu_ns - before[i].cpu_ns;
+    const bool known = before[i].voluntary_switches && after[i].voluntary_switches &&
+                       before[i].involuntary_switches && after[i].involuntary_switches;
+    u.switches_known = u.switches_known && known;
+    if (known) {
+      u.voluntary_switches += *after[i].voluntary_switches - *before[i].voluntary_switches;
+      u.involuntary_switches += *after[i].involuntary_switches - *before[i].involuntary_switches;
+    }
+  }
+  if (!u.switches_known) u.voluntary_switches = u.involuntary_switches = 0;
+  return u;
+}
 
 /// Runs `body(i)` on `n` threads started together; times the run: for a timed
 /// run the controller sleeps `duration_ns` (or until interrupted) and raises
-/// stop; otherwise the run ends when every thread finished.
+/// stop; otherwise the run ends when every thread finished. The workers'
+/// CPU and switches are read at the window's edges: by the controller while
+/// they wait at the start line and just before the stop (timed runs), by each
+/// worker as its body returns (counted runs).
 template <class Body>
 double run_threads(std::size_t n, shared_state& shared, const run_control& ctl,
                    repetition_data& out, Body body) {
-  start_gate start(n + 1);
+  start_gate start(n);
+  std::vector<platform::thread_meter> meters(n);
+  std::vector<platform::thread_times> at_start(n), at_end(n);
   std::vector<std::thread> threads;
   threads.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
     threads.emplace_back([&, i] {
       if (!ctl.cpus.empty()) pin_current_thread(ctl.cpus[i % ctl.cpus.size()]);
-      start.arrive_and_wait();
+      meters[i] = platform::thread_meter::of_current_thread();  // published by the gate's mutex
+      start.wait_for_opening();
       body(i);
+      if (!ctl.timed()) at_end[i] = meters[i].read();
       shared.finished.fetch_add(1, std::memory_order_release);  // see await_finish
     });
   }
-  start.arrive_and_wait();
+  start.open_when_all_wait([&] {
+    for (std::size_t i = 0; i < n; ++i) at_start[i] = meters[i].read();
+  });
   const auto t0 = bench_clock::now();
-  if (ctl.duration_ns != 0) {
+  auto stopped = t0;
+  if (ctl.timed()) {
     const auto until = t0 + std::chrono::nanoseconds(ctl.duration_ns);
     while (bench_clock::now() < until) {
       if (ctl.interrupted && ctl.interrupted->load(std::memory_order_relaxed)) {
@@ -211,25 +318,48 @@ double run_threads(std::size_t n, shared_state& shared, const run_control& ctl,
       std::this_thread::sleep_for(
           std::min<bench_clock::duration>(until - bench_clock::now(), std::chrono::milliseconds(5)));
     }
+    for (std::size_t i = 0; i < n; ++i) at_end[i] = meters[i].read();
+    stopped = bench_clock::now();
     shared.stop.store(true, std::memory_order_relaxed);
-  }
-  const auto stopped = bench_clock::now();
-  if (ctl.duration_ns != 0) {
     // Teardown takes at most a few operations; allow far more.
     const auto grace = std::max<bench_clock::duration>(std::chrono::seconds(2),
                                                        4 * std::chrono::nanoseconds(ctl.duration_ns));
     await_finish(n, shared, grace, out.stuck_workers);
   }
   for (std::thread& t : threads) t.join();
-  const auto end = ctl.duration_ns != 0 ? stopped : bench_clock::now();
-  return std::chrono::duration<double>(end - t0).count();
+  if (!ctl.timed()) stopped = bench_clock::now();
+  out.usage = usage_between(at_start, at_end);
+  return std::chrono::duration<double>(stopped - t0).count();
 }
 
-inline void collect(repetition_data& out, std::vector<worker_slot>& slots) {
-  for (worker_slot& s : slots) {
+/// The worker slots of a run: samplers seeded per worker (latency runs
+/// only), each pointing at the histograms of the OS thread it runs on.
+inline std::vector<worker_slot> make_slots(std::size_t workers, std::vector<thread_slot>& threads,
+                                           const run_control& ctl) {
+  std::vector<worker_slot> slots(workers);
+  for (std::size_t w = 0; w < workers; ++w) {
+    slots[w].thread = &threads[w % threads.size()];
+    if (ctl.times_operations()) {
+      slots[w].sampler = op_sampler(ctl.sample_every, ctl.seed * 0x100000001b3u + w);
+    }
+  }
+  return slots;
+}
+
+inline void collect(repetition_data& out, const std::vector<worker_slot>& slots,
+                    const std::vector<thread_slot>& threads, const run_control& ctl) {
+  for (const worker_slot& s : slots) {
     out.ops_per_worker.push_back(s.ops);
-    out.acquire_latency.merge(s.acquire_latency);
-    out.wake_latency.merge(s.wake_latency);
+    if (ctl.times_operations()) out.max_wait_ns_per_worker.push_back(s.max_wait_ns);
+    out.burnt_ns += s.burnt_ns;
+    out.censored_waits += s.censored;
+    out.censored_timed += s.censored_timed;
+    out.censored_max_age_ns = std::max(out.censored_max_age_ns, s.censored_max_age_ns);
+  }
+  for (const thread_slot& t : threads) {
+    out.acquire_latency.merge(t.acquire_latency);
+    out.wake_latency.merge(t.wake_latency);
+    out.herd_latency.merge(t.herd_latency);
   }
 }
 
@@ -241,6 +371,30 @@ inline csync::Task<void> coroutine_hold(hold_mode mode) {
     case hold_mode::timer: co_await csync::runtime::sleep_for(std::chrono::nanoseconds(0)); break;
   }
 }
+
+/// Open loop: a worker's intended start times, `rate` per second on average
+/// (Poisson: exponential gaps; fixed: equal gaps), from its first operation.
+class arrival_schedule {
+ public:
+  arrival_schedule(const cell_params& p, std::uint64_t seed) noexcept
+      : kind_(p.arrival), rng_(seed),
+        mean_gap_ns_(p.arrival == arrival_kind::closed ? 0.0 : 1e9 / static_cast<double>(p.arrival_rate_per_s)) {}
+  bool open() const noexcept { return kind_ != arrival_kind::closed; }
+  /// The intended start of the next operation (open loops only).
+  std::uint64_t next() noexcept {
+    if (next_ns_ == 0) next_ns_ = static_cast<double>(now_ns());
+    const double gap = kind_ == arrival_kind::poisson ? -std::log(uniform_open0(rng_)) * mean_gap_ns_
+                                                      : mean_gap_ns_;
+    next_ns_ += gap;
+    return static_cast<std::uint64_t>(next_ns_);
+  }
+
+ private:
+  arrival_kind kind_;
+  std::uint64_t rng_;
+  double mean_gap_ns_;
+  double next_ns_ = 0;
+};
 
 }  // namespace detail
 
@@ -278,6 +432,10 @@ struct blocking {
   }
   /// A thread holder only burns its critical section.
   static std::suspend_never hold(hold_mode) noexcept { return {}; }
+  /// Open loop: spin until the intended start.
+  static auto idle_until(std::uint64_t deadline_ns) {
+    return blocking_call{[deadline_ns] { burn_until(deadline_ns); }};
+  }
 };
 
 /// Coroutine waiters on csync loops.
@@ -295,6 +453,10 @@ struct suspending {
     return cv.async_wait(m, pred);
   }
   static csync::Task<void> hold(hold_mode mode) { return detail::coroutine_hold(mode); }
+  /// Open loop: let the loop's other tasks run until the intended start.
+  static csync::Task<void> idle_until(std::uint64_t deadline_ns) {
+    while (now_ns() < deadline_ns) co_await csync::runtime::yield();
+  }
 };
 
 }  // namespace waiting
@@ -317,62 +479,87 @@ struct eager_driver {
 
 inline eager_driver drive(csync::Task<void> task) { co_await std::move(task); }
 
+/// OS threads that run `workers` workers: one per worker, or one per loop.
+inline std::size_t os_threads_for(std::size_t workers, const cell_params& p) {
+  return p.waiters == waiter_kind::threads ? workers : std::min<std::size_t>(p.loops, workers);
+}
+
 }  // namespace detail
 
-/// Starts `workers` workers, `make_task(i)` each: as threads (p.waiters ==
-/// threads, each driving its task) or as tasks on p.loops loops (task i on
-/// loop i % loops, one thread per loop). Times the run (run_threads).
+/// Starts `slots.size()` workers, `make_task(i)` each: as threads (p.waiters
+/// == threads, each driving its task) or as tasks on p.loops loops (task i
+/// on loop i % loops, one thread per loop; `threads` holds one slot per OS
+/// thread). Times the run (run_threads).
 template <class MakeTask>
-repetition_data run_workers(std::size_t workers, const cell_params& p, const run_control& ctl,
+repetition_data run_workers(const cell_params& p, const run_control& ctl,
                             detail::shared_state& shared, std::vector<detail::worker_slot>& slots,
-                            MakeTask make_task) {
+                            std::vector<detail::thread_slot>& threads, MakeTask make_task) {
   repetition_data out;
-  const bool threads = p.waiters == waiter_kind::threads;
+  const std::size_t workers = slots.size();
+  const bool thread_waiters = p.waiters == waiter_kind::threads;
   std::vector<std::unique_ptr<csync::runtime::Loop>> loops;
-  if (!threads) {
-    for (std::uint32_t l = 0; l < p.loops; ++l) loops.push_back(std::make_unique<csync::runtime::Loop>());
-    for (std::size_t t = 0; t < workers; ++t) loops[t % p.loops]->spawn(make_task(t));
+  if (!thread_waiters) {
+    for (std::size_t l = 0; l < threads.size(); ++l) {
+      loops.push_back(std::make_unique<csync::runtime::Loop>());
+    }
+    for (std::size_t t = 0; t < workers; ++t) loops[t % loops.size()]->spawn(make_task(t));
   }
-  const std::size_t os_threads = threads ? workers : loops.size();
-  std::vector<thread_usage> usage(os_threads);
-  out.elapsed_s = detail::run_threads(os_threads, shared, ctl, out, [&](std::size_t i) {
-    const thread_usage before = thread_usage::now();
-    if (threads) {
+  out.elapsed_s = detail::run_threads(threads.size(), shared, ctl, out, [&](std::size_t i) {
+    if (thread_waiters) {
       detail::drive(make_task(i));
     } else {
       loops[i]->run();
     }
-    usage[i] = thread_usage::now() - before;
   });
-  detail::collect(out, slots);
-  for (const auto& u : usage) out.usage += u;
+  detail::collect(out, slots, threads, ctl);
   out.max_holders = shared.max_holders.load();
   out.violations = shared.violations.load();
   return out;
 }
 
+/// The slots of a run of `workers` workers (see run_workers).
+struct run_slots {
+  run_slots(std::size_t workers, const cell_params& p, const run_control& ctl)
+      : threads(detail::os_threads_for(workers, p)), workers(detail::make_slots(workers, threads, ctl)) {}
+  std::vector<detail::thread_slot> threads;
+  std::vector<detail::worker_slot> workers;
+};
+
 // ---- semaphore contention -------------------------------------------------------
 
 template <class W, class Sem>
 csync::Task<void> semaphore_worker(Sem& sem, const cell_params& p, const run_control& ctl,
-                                   detail::shared_state& shared, detail::worker_slot& me) {
-  const bool timed = ctl.duration_ns != 0;
-  for (std::uint64_t i = 0; timed ? !shared.stopping() : i < ctl.operations; ++i) {
-    const bool sample = i % ctl.sample_every == 0;
-    const std::uint64_t t0 = sample ? now_ns() : 0;
+                                   detail::shared_state& shared, detail::worker_slot& me,
+                                   std::uint64_t arrival_seed) {
+  detail::arrival_schedule arrivals(p, arrival_seed);
+  for (std::uint64_t i = 0; ctl.timed() ? !shared.stopping() : i < ctl.operations; ++i) {
+    const bool timed_op = me.sampler.next();
+    std::uint64_t start = 0;
+    if (arrivals.open()) {  // latency from the intended start, however late we are
+      start = arrivals.next();
+      const std::uint64_t idle_from = now_ns();
+      if (idle_from < start) {
+        co_await W::idle_until(start);
+        me.burnt_ns += start - idle_from;
+      }
+    } else if (timed_op) {
+      start = now_ns();
+    }
     co_await W::acquire(sem, p.weight);
-    if (sample) me.acquire_latency.record(now_ns() - t0);
-    if (timed && shared.stopping()) {  // teardown: not counted
+    const std::uint64_t end = timed_op ? now_ns() : 0;
+    if (ctl.timed() && shared.stopping()) {  // ended after the window: censored
+      me.censor(timed_op, end - start);
       sem.release(p.weight);
       break;
     }
-    shared.enter(p.weight);
-    burn_for(p.critical_section_ns);
+    if (ctl.checks_exclusion()) shared.enter(p.weight);
+    me.burn(p.critical_section_ns);
     co_await W::hold(p.hold);
-    shared.leave(p.weight);
+    if (ctl.checks_exclusion()) shared.leave(p.weight);
     sem.release(p.weight);
+    if (timed_op) me.record_wait(end - start);  // off the serialized path
     ++me.ops;
-    burn_for(p.think_ns);
+    me.burn(p.think_ns);
   }
 }
 
@@ -380,33 +567,30 @@ template <class W, class Sem>
 repetition_data semaphore_workload(Sem& sem, const cell_params& p, const run_control& ctl) {
   detail::shared_state shared(p.permits);
   shared.rescue = [&sem, &p] { detail::rescue_semaphore(sem, p.weight); };
-  const std::size_t workers = p.waiters == waiter_kind::threads ? p.threads : p.tasks;
-  std::vector<detail::worker_slot> slots(workers);
-  return run_workers(workers, p, ctl, shared, slots, [&](std::size_t w) {
-    return semaphore_worker<W>(sem, p, ctl, shared, slots[w]);
+  run_slots slots(p.waiters == waiter_kind::threads ? p.threads : p.tasks, p, ctl);
+  return run_workers(p, ctl, shared, slots.workers, slots.threads, [&](std::size_t w) {
+    return semaphore_worker<W>(sem, p, ctl, shared, slots.workers[w], ctl.seed ^ (0xa5a5u + w));
   });
 }
 
 // ---- ping-pong --------------------------------------------------------------------
 
-/// One direction of a ping-pong pair: a 0-permit semaphore plus the time its
-/// last release was stamped (written before release(), read after acquire:
-/// the semaphore orders the two).
+/// One direction of a ping-pong pair: a 0-permit semaphore plus the stamp of
+/// its last message (0: not timed), written before release() and read after
+/// acquire: the semaphore orders the two.
 template <class Sem>
 struct channel {
   Sem* sem = nullptr;  ///< 0 permits; owned by the caller of make_sem
   std::atomic<std::uint64_t> sent_at{0};
   std::atomic<bool> closing{false};
 
-  void send() {
+  /// `stamp`: now_ns() read just before, or 0 for an untimed message.
+  void send(std::uint64_t stamp) {
     // relaxed: the release() below publishes it to the acquirer.
-    sent_at.store(now_ns(), std::memory_order_relaxed);
+    sent_at.store(stamp, std::memory_order_relaxed);
     sem->release(1);
   }
-  /// After an acquire on this channel: the one-way latency of that wake.
-  void record_wake(detail::worker_slot& me, bool sample) const {
-    if (sample) me.wake_latency.record(now_ns() - sent_at.load(std::memory_order_relaxed));
-  }
+  std::uint64_t stamp() const noexcept { return sent_at.load(std::memory_order_relaxed); }
 };
 
 template <class Sem>
@@ -414,28 +598,37 @@ struct pingpong_pair {
   channel<Sem> ping, pong;
 };
 
+/// Each party reads the clock as soon as its acquire returns and records
+/// before it sends again, so no span holds the partner's recording.
 template <class W, class Sem>
 csync::Task<void> pingpong_worker(pingpong_pair<Sem>& pair, bool initiator, const run_control& ctl,
                                   detail::shared_state& shared, detail::worker_slot& me) {
-  const bool timed = ctl.duration_ns != 0;
   if (initiator) {  // counts round trips
-    for (std::uint64_t i = 0; timed ? !shared.stopping() : i < ctl.operations; ++i) {
-      const bool sample = i % ctl.sample_every == 0;
-      pair.ping.send();
-      const std::uint64_t t0 = sample ? now_ns() : 0;
+    for (std::uint64_t i = 0; ctl.timed() ? !shared.stopping() : i < ctl.operations; ++i) {
+      const bool timed_op = me.sampler.next();
+      const std::uint64_t start = timed_op ? now_ns() : 0;
+      pair.ping.send(start);
       co_await W::acquire(*pair.pong.sem, 1);
-      if (sample) me.acquire_latency.record(now_ns() - t0);
-      pair.pong.record_wake(me, sample);
+      const std::uint64_t stamp = pair.pong.stamp();
+      const std::uint64_t end = timed_op || stamp ? now_ns() : 0;
+      if (ctl.timed() && shared.stopping()) {
+        me.censor(timed_op, end - start);
+        break;
+      }
+      if (timed_op) me.record_wait(end - start);
+      if (stamp) me.thread->wake_latency.record(end - stamp);
       ++me.ops;
     }
     pair.ping.closing.store(true, std::memory_order_relaxed);  // published by release()
     pair.ping.sem->release(1);
   } else {
-    for (std::uint64_t i = 0;; ++i) {
+    for (;;) {
       co_await W::acquire(*pair.ping.sem, 1);
       if (pair.ping.closing.load(std::memory_order_relaxed)) break;
-      pair.ping.record_wake(me, i % ctl.sample_every == 0);
-      pair.pong.send();
+      const std::uint64_t stamp = pair.ping.stamp();
+      const std::uint64_t end = stamp ? now_ns() : 0;
+      if (stamp && !(ctl.timed() && shared.stopping())) me.thread->wake_latency.record(end - stamp);
+      pair.pong.send(me.sampler.next() ? now_ns() : 0);
     }
   }
 }
@@ -460,13 +653,17 @@ repetition_data pingpong_workload(MakeSem& make_sem, const cell_params& p, const
       detail::rescue_semaphore(*pair->pong.sem, 1);
     }
   };
-  std::vector<detail::worker_slot> slots(pairs * 2);
-  repetition_data out = run_workers(pairs * 2, p, ctl, shared, slots, [&](std::size_t w) {
-    return pingpong_worker<W>(*pair_state[w / 2], w % 2 == 0, ctl, shared, slots[w]);
+  run_slots slots(pairs * 2, p, ctl);
+  repetition_data out = run_workers(p, ctl, shared, slots.workers, slots.threads, [&](std::size_t w) {
+    return pingpong_worker<W>(*pair_state[w / 2], w % 2 == 0, ctl, shared, slots.workers[w]);
   });
   // Round trips are counted by initiators (even slots): fairness is over pairs.
   out.ops_per_worker.clear();
-  for (std::size_t i = 0; i < slots.size(); i += 2) out.ops_per_worker.push_back(slots[i].ops);
+  out.max_wait_ns_per_worker.clear();
+  for (std::size_t i = 0; i < slots.workers.size(); i += 2) {
+    out.ops_per_worker.push_back(slots.workers[i].ops);
+    if (ctl.times_operations()) out.max_wait_ns_per_worker.push_back(slots.workers[i].max_wait_ns);
+  }
   return out;
 }
 

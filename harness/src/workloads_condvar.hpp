@@ -7,12 +7,17 @@
 //              of each) over a bounded queue of `queue_capacity` items, with
 //              two condition variables (not_full, not_empty) and
 //              notify_one. An operation is an item consumed; the latency is
-//              a consumer's wait for an item.
+//              a consumer's wait for an item: from its lock() call to its
+//              return from wait holding the mutex with an item there (the
+//              clock is read before the critical section and notify_one).
 //   broadcast  one notifier and N waiters (threads - 1 or tasks - 1): the
 //              notifier waits until every waiter is parked, bumps a
-//              generation, stamps the time and calls notify_all -- the
-//              thundering herd. An operation is one waiter woken; the wake
-//              latency is stamp to the waiter's return from wait.
+//              generation, stamps the time (a timed round) and unlocks and
+//              calls notify_all -- the thundering herd. An operation is one
+//              waiter woken. Wake latency: stamp to the first waiter's
+//              return from wait (it re-acquires an uncontended mutex); herd
+//              latency: stamp to the last waiter's return (every waiter's
+//              re-acquire in turn).
 //
 // A `Kit` supplies the mutex and condition variable: csync_kit<S>
 // (csync::Mutex<S>, csync::Condvar<S>: threads and coroutines) or std_kit
@@ -122,9 +127,9 @@ struct bounded_queue {
 };
 
 template <class W, class Kit>
-csync::Task<void> producer(bounded_queue<Kit>& q, const cell_params& p, const run_control& ctl) {
-  const bool timed = ctl.duration_ns != 0;
-  for (std::uint64_t i = 0; timed ? !q.shared.stopping() : i < ctl.operations; ++i) {
+csync::Task<void> producer(bounded_queue<Kit>& q, const cell_params& p, const run_control& ctl,
+                           detail::worker_slot& me) {
+  for (std::uint64_t i = 0; ctl.timed() ? !q.shared.stopping() : i < ctl.operations; ++i) {
     co_await W::lock(q.mutex);
     co_await W::template wait<Kit>(q.not_full, q.mutex,
                                    [&q, &p] { return q.items.size() < p.queue_capacity || q.closed; });
@@ -132,17 +137,17 @@ csync::Task<void> producer(bounded_queue<Kit>& q, const cell_params& p, const ru
       q.mutex.unlock();
       co_return;
     }
-    q.shared.enter(1);
-    q.items.push_back(now_ns());
-    burn_for(p.critical_section_ns);
-    q.shared.leave(1);
+    if (ctl.checks_exclusion()) q.shared.enter(1);
+    q.items.push_back(i);
+    me.burn(p.critical_section_ns);
+    if (ctl.checks_exclusion()) q.shared.leave(1);
     q.mutex.unlock();
     q.not_empty.notify_one();
-    burn_for(p.think_ns);
+    me.burn(p.think_ns);
   }
   co_await W::lock(q.mutex);
   // Timed: the first to see the stop flag closes. Counted: the last producer.
-  if (timed || --q.producers_left == 0) q.closed = true;
+  if (ctl.timed() || --q.producers_left == 0) q.closed = true;
   const bool closed = q.closed;
   q.mutex.unlock();
   if (closed) q.wake_everybody();
@@ -151,32 +156,32 @@ csync::Task<void> producer(bounded_queue<Kit>& q, const cell_params& p, const ru
 template <class W, class Kit>
 csync::Task<void> consumer(bounded_queue<Kit>& q, const cell_params& p, const run_control& ctl,
                            detail::worker_slot& me) {
-  const bool timed = ctl.duration_ns != 0;
-  for (std::uint64_t i = 0;; ++i) {
-    const bool sample = i % ctl.sample_every == 0;
-    const std::uint64_t t0 = sample ? now_ns() : 0;
+  for (;;) {
+    const bool timed_op = me.sampler.next();
+    const std::uint64_t start = timed_op ? now_ns() : 0;
     co_await W::lock(q.mutex);
     co_await W::template wait<Kit>(q.not_empty, q.mutex,
                                    [&q] { return !q.items.empty() || q.closed; });
-    if (q.items.empty()) {  // closed and drained
+    const std::uint64_t end = timed_op ? now_ns() : 0;
+    const bool stopping = ctl.timed() && q.shared.stopping();
+    if (q.items.empty() || stopping) {  // closed and drained, or after the window
+      if (stopping) {
+        q.closed = true;
+        me.censor(timed_op, end - start);
+      }
       q.mutex.unlock();
+      if (stopping) q.wake_everybody();
       co_return;
     }
-    q.shared.enter(1);
+    if (ctl.checks_exclusion()) q.shared.enter(1);
     q.items.pop_front();
-    burn_for(p.critical_section_ns);
-    q.shared.leave(1);
-    const bool stopping = timed && q.shared.stopping();
-    if (stopping) q.closed = true;
+    me.burn(p.critical_section_ns);
+    if (ctl.checks_exclusion()) q.shared.leave(1);
     q.mutex.unlock();
-    if (stopping) {  // teardown: not counted
-      q.wake_everybody();
-      co_return;
-    }
     q.not_full.notify_one();
-    if (sample) me.acquire_latency.record(now_ns() - t0);
+    if (timed_op) me.record_wait(end - start);
     ++me.ops;
-    burn_for(p.think_ns);
+    me.burn(p.think_ns);
   }
 }
 
@@ -190,12 +195,17 @@ repetition_data condvar_workload(Kit& kit, const cell_params& p, const run_contr
       std::max<std::uint32_t>(2, p.waiters == waiter_kind::threads ? p.threads : p.tasks);
   const std::uint32_t producers = workers / 2;
   q.producers_left = producers;
-  std::vector<detail::worker_slot> slots(workers);
-  repetition_data out = run_workers(workers, p, ctl, q.shared, slots, [&](std::size_t w) {
-    return w < producers ? producer<W>(q, p, ctl) : consumer<W>(q, p, ctl, slots[w]);
+  run_slots slots(workers, p, ctl);
+  repetition_data out = run_workers(p, ctl, q.shared, slots.workers, slots.threads, [&](std::size_t w) {
+    return w < producers ? producer<W>(q, p, ctl, slots.workers[w])
+                         : consumer<W>(q, p, ctl, slots.workers[w]);
   });
   // Items are counted by consumers: fairness is over consumers.
   out.ops_per_worker.erase(out.ops_per_worker.begin(), out.ops_per_worker.begin() + producers);
+  if (ctl.times_operations()) {
+    out.max_wait_ns_per_worker.erase(out.max_wait_ns_per_worker.begin(),
+                                     out.max_wait_ns_per_worker.begin() + producers);
+  }
   return out;
 }
 
@@ -210,8 +220,9 @@ struct herd {
   typename Kit::condvar_type& wake_up;     // the herd waits here
   typename Kit::condvar_type& all_parked;  // the notifier waits here
   std::uint64_t generation = 0;            // guarded by mutex
-  std::uint64_t notified_at = 0;           // guarded by mutex
+  std::uint64_t notified_at = 0;           // guarded by mutex; 0: an untimed round
   std::uint32_t parked = 0;                // guarded by mutex
+  std::uint32_t woken = 0;                 // guarded by mutex: waiters back this round
   std::uint32_t waiters = 0;
   bool closed = false;                     // guarded by mutex
   detail::shared_state shared{1};
@@ -219,32 +230,40 @@ struct herd {
 
 template <class W, class Kit>
 csync::Task<void> herd_waiter(herd<Kit>& h, const run_control& ctl, detail::worker_slot& me) {
-  const bool timed = ctl.duration_ns != 0;
   std::uint64_t seen = 0;
   co_await W::lock(h.mutex);
-  for (std::uint64_t i = 0;; ++i) {
+  for (;;) {
     if (++h.parked == h.waiters) h.all_parked.notify_one();
     co_await W::template wait<Kit>(h.wake_up, h.mutex,
                                    [&] { return h.generation != seen || h.closed; });
+    const std::uint64_t end = h.notified_at ? now_ns() : 0;
     if (h.closed) break;
-    h.shared.enter(1);
+    if (ctl.checks_exclusion()) h.shared.enter(1);
     seen = h.generation;
-    if (i % ctl.sample_every == 0) me.wake_latency.record(now_ns() - h.notified_at);
-    h.shared.leave(1);
-    if (!(timed && h.shared.stopping())) ++me.ops;
+    const std::uint32_t place = ++h.woken;
+    if (ctl.checks_exclusion()) h.shared.leave(1);
+    if (ctl.timed() && h.shared.stopping()) {
+      me.censor(false, 0);
+      continue;
+    }
+    // Under the mutex (the waiter holds it until its next wait): a few ns.
+    if (end && place == 1) me.thread->wake_latency.record(end - h.notified_at);
+    if (end && place == h.waiters) me.thread->herd_latency.record(end - h.notified_at);
+    ++me.ops;
   }
   h.mutex.unlock();
 }
 
 template <class W, class Kit>
-csync::Task<void> herd_notifier(herd<Kit>& h, const run_control& ctl) {
-  const bool timed = ctl.duration_ns != 0;
-  for (std::uint64_t i = 0; timed ? !h.shared.stopping() : i < ctl.operations; ++i) {
+csync::Task<void> herd_notifier(herd<Kit>& h, const run_control& ctl, detail::worker_slot& me) {
+  for (std::uint64_t i = 0; ctl.timed() ? !h.shared.stopping() : i < ctl.operations; ++i) {
+    const bool timed_round = me.sampler.next();
     co_await W::lock(h.mutex);
     co_await W::template wait<Kit>(h.all_parked, h.mutex, [&h] { return h.parked == h.waiters; });
     h.parked = 0;
+    h.woken = 0;
     ++h.generation;
-    h.notified_at = now_ns();
+    h.notified_at = timed_round ? now_ns() : 0;
     h.mutex.unlock();
     h.wake_up.notify_all();
   }
@@ -266,11 +285,12 @@ repetition_data broadcast_workload(Kit& kit, const cell_params& p, const run_con
   const std::uint32_t workers =
       std::max<std::uint32_t>(2, p.waiters == waiter_kind::threads ? p.threads : p.tasks);
   h.waiters = workers - 1;
-  std::vector<detail::worker_slot> slots(workers);
-  repetition_data out = run_workers(workers, p, ctl, h.shared, slots, [&](std::size_t w) {
-    return w == 0 ? herd_notifier<W>(h, ctl) : herd_waiter<W>(h, ctl, slots[w]);
+  run_slots slots(workers, p, ctl);
+  repetition_data out = run_workers(p, ctl, h.shared, slots.workers, slots.threads, [&](std::size_t w) {
+    return w == 0 ? herd_notifier<W>(h, ctl, slots.workers[w]) : herd_waiter<W>(h, ctl, slots.workers[w]);
   });
   out.ops_per_worker.erase(out.ops_per_worker.begin());
+  if (ctl.times_operations()) out.max_wait_ns_per_worker.clear();  // no per-waiter wait is timed
   return out;
 }
 

@@ -66,19 +66,19 @@ template <class Sem>
 csync::Task<void> mixed_io_worker(Sem& sem, int read_fd, int write_fd, const cell_params& p,
                                   const run_control& ctl, detail::shared_state& shared,
                                   detail::worker_slot& me) {
-  const bool timed = ctl.duration_ns != 0;
   std::uint64_t message = 0, received = 0;
-  for (std::uint64_t i = 0; timed ? !shared.stopping() : i < ctl.operations; ++i) {
-    const bool sample = i % ctl.sample_every == 0;
-    const std::uint64_t t0 = sample ? now_ns() : 0;
+  for (std::uint64_t i = 0; ctl.timed() ? !shared.stopping() : i < ctl.operations; ++i) {
+    const bool timed_op = me.sampler.next();
+    const std::uint64_t start = timed_op ? now_ns() : 0;
     co_await sem.async_acquire(p.weight);
-    if (sample) me.acquire_latency.record(now_ns() - t0);
-    if (timed && shared.stopping()) {
+    const std::uint64_t end = timed_op ? now_ns() : 0;
+    if (ctl.timed() && shared.stopping()) {  // ended after the window: censored
+      me.censor(timed_op, end - start);
       sem.release(p.weight);
       break;
     }
-    shared.enter(p.weight);
-    burn_for(p.critical_section_ns);
+    if (ctl.checks_exclusion()) shared.enter(p.weight);
+    me.burn(p.critical_section_ns);
     ++message;
     if (::write(write_fd, &message, sizeof message) != sizeof message) {
       throw std::runtime_error("mixed_io: pipe write failed: " + std::string(std::strerror(errno)));
@@ -89,10 +89,11 @@ csync::Task<void> mixed_io_worker(Sem& sem, int read_fd, int write_fd, const cel
     if (n != sizeof received || received != message) {
       throw std::runtime_error("mixed_io: ring read returned " + std::to_string(n));
     }
-    shared.leave(p.weight);
+    if (ctl.checks_exclusion()) shared.leave(p.weight);
     sem.release(p.weight);
+    if (timed_op) me.record_wait(end - start);
     ++me.ops;
-    burn_for(p.think_ns);
+    me.burn(p.think_ns);
   }
 }
 
@@ -101,9 +102,10 @@ repetition_data mixed_io_workload(Sem& sem, const cell_params& p, const run_cont
   detail::shared_state shared(p.permits);
   shared.rescue = [&sem, &p] { detail::rescue_semaphore(sem, p.weight); };
   task_pipes pipes(p.tasks);
-  std::vector<detail::worker_slot> slots(p.tasks);
-  return run_workers(p.tasks, p, ctl, shared, slots, [&](std::size_t t) {
-    return mixed_io_worker(sem, pipes.read_end(t), pipes.write_end(t), p, ctl, shared, slots[t]);
+  run_slots slots(p.tasks, p, ctl);
+  return run_workers(p, ctl, shared, slots.workers, slots.threads, [&](std::size_t t) {
+    return mixed_io_worker(sem, pipes.read_end(t), pipes.write_end(t), p, ctl, shared,
+                           slots.workers[t]);
   });
 }
 

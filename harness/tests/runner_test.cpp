@@ -125,41 +125,66 @@ TEST_F(Runner, ReportSchemaIsLocked) {
   EXPECT_EQ(report["run"]["seed"], 7);
 
   std::set<std::string> strategies;
+  std::set<std::string> peer_repetition_keys, csync_repetition_keys;
   for (const json& cell : report["results"]) {
     strategies.insert(cell["parameters"]["strategy"].get<std::string>());
+    const bool peer = cell["is_peer"].get<bool>();
     if (cell["status"] != "ok") {
       // A peer may fail (std::counting_semaphore loses wake-ups); csync may not.
       EXPECT_TRUE(cell["status"] == "failed" &&
                   cell["parameters"]["strategy"] == "std_counting_semaphore")
           << cell.dump();
-      std::set<std::string> keys = keys_of(cell);
-      keys.erase("harness_overhead");  // present when it failed after its warmup
-      EXPECT_EQ(keys, (std::set<std::string>{"cell", "name", "key", "point", "parameters",
-                                             "worker_threads", "oversubscribed", "status",
-                                             "reason"}));
+      EXPECT_EQ(keys_of(cell), (std::set<std::string>{"cell", "name", "key", "point", "parameters",
+                                                      "is_peer", "worker_threads", "oversubscribed",
+                                                      "status", "reason"}));
       continue;
     }
-    std::set<std::string> expected{"cell", "name", "key", "point", "parameters", "worker_threads",
-                                   "oversubscribed", "status", "harness_overhead", "aggregates",
+    std::set<std::string> expected{"cell", "name", "key", "point", "parameters", "is_peer",
+                                   "worker_threads", "oversubscribed", "status", "measurement",
+                                   "harness_overhead", "diagnostic", "aggregates",
                                    "acquire_latency_histogram_ns", "repetitions"};
     if (cell.contains("throughput_vs_peers")) expected.insert("throughput_vs_peers");
     EXPECT_EQ(keys_of(cell), expected) << cell["name"];
+    EXPECT_EQ(keys_of(cell["measurement"]),
+              (std::set<std::string>{"latency_sample_every", "latency_loop", "timer_cost_ns",
+                                     "timer_floor_ns"}));
+    EXPECT_EQ(cell["measurement"]["latency_loop"], "closed");
+    EXPECT_EQ(keys_of(cell["harness_overhead"]),
+              (std::set<std::string>{"fraction", "min", "max", "limit", "flagged"}));
+    EXPECT_EQ(keys_of(cell["diagnostic"]),
+              (std::set<std::string>{"operations", "max_holders", "violations", "wakes_per_op",
+                                     "spurious_per_op", "futile_per_op"}));
+    EXPECT_EQ(cell["diagnostic"]["violations"], 0);
+    EXPECT_LE(cell["diagnostic"]["max_holders"].get<int>(), 1);
+    // Statistics come from the strategy's hook: peers have none (null, not 0).
+    EXPECT_EQ(cell["diagnostic"]["wakes_per_op"].is_null(), peer) << cell["name"];
     ASSERT_EQ(cell["repetitions"].size(), 2u);
-    EXPECT_EQ(keys_of(cell["repetitions"][0]),
-              (std::set<std::string>{
-                  "elapsed_s", "operations", "throughput_ops_per_s", "acquire_latency_ns",
-                  "wake_latency_ns", "latency_sample_every", "fairness", "cpu_user_ns_per_op",
-                  "cpu_sys_ns_per_op", "wasted_cpu_ns_per_op", "voluntary_switches_per_op",
-                  "involuntary_switches_per_op", "wakes_per_op", "spurious_per_op",
-                  "futile_per_op", "max_holders"}));
-    EXPECT_GT(cell["repetitions"][0]["operations"].get<double>(), 0);
-    EXPECT_LE(cell["repetitions"][0]["max_holders"].get<int>(), 1);
+    const json& rep = cell["repetitions"][0];
+    EXPECT_EQ(keys_of(rep),
+              (std::set<std::string>{"elapsed_s", "operations", "throughput_ops_per_s",
+                                     "ops_per_worker", "starved", "fairness", "censored_waits",
+                                     "cpu_ns_per_op", "wasted_cpu_ns_per_op",
+                                     "voluntary_switches_per_op", "involuntary_switches_per_op",
+                                     "latency_run"}));
+    EXPECT_EQ(keys_of(rep["latency_run"]),
+              (std::set<std::string>{"elapsed_s", "operations", "throughput_ops_per_s",
+                                     "overhead_fraction", "acquire_latency_ns", "wake_latency_ns",
+                                     "herd_latency_ns", "max_wait_ns_per_worker",
+                                     "censored_waits", "censored_timed", "censored_max_age_ns"}));
+    EXPECT_GT(rep["operations"].get<double>(), 0);
+    EXPECT_EQ(rep["ops_per_worker"].size(), 2u);
+    // Peers and csync cells run the same harness: the same record, key for key.
+    auto& same = peer ? peer_repetition_keys : csync_repetition_keys;
+    for (const auto& [k, v] : rep.items()) same.insert(k);
+    for (const auto& [k, v] : rep["latency_run"].items()) same.insert("latency_run/" + k);
     const json& throughput = cell["aggregates"]["throughput"];
     EXPECT_EQ(keys_of(throughput),
               (std::set<std::string>{"median", "mean", "stddev", "ci95_low", "ci95_high", "n",
                                      "unit"}));
     EXPECT_EQ(throughput["unit"], "ops/s");
+    EXPECT_TRUE(cell["aggregates"]["acquire_p99"].contains("below_timer_floor"));
   }
+  EXPECT_EQ(peer_repetition_keys, csync_repetition_keys);
   // The peers ran in the same report, and csync cells carry ratios to them.
   EXPECT_TRUE(strategies.count("std_counting_semaphore"));
   EXPECT_TRUE(strategies.count("std_mutex_condvar"));
@@ -323,10 +348,18 @@ TEST(ExclusionCheck, MoreHoldersThanPermitsAreCounted) {
   p.critical_section_ns = 20'000;  // long enough for holders to overlap
   csync::bench::run_control ctl;
   ctl.duration_ns = 50'000'000;
+  ctl.mode = csync::bench::run_mode::diagnostic;  // the checker runs there only
   const csync::bench::repetition_data d =
       csync::bench::semaphore_workload<csync::bench::waiting::blocking>(sem, p, ctl);
   EXPECT_GT(d.violations, 0u);
   EXPECT_GT(d.max_holders, 1u);
+
+  // A throughput run carries no checker: it measures the primitive alone.
+  ctl.mode = csync::bench::run_mode::throughput;
+  const csync::bench::repetition_data bare =
+      csync::bench::semaphore_workload<csync::bench::waiting::blocking>(sem, p, ctl);
+  EXPECT_EQ(bare.violations, 0u);
+  EXPECT_EQ(bare.max_holders, 0u);
 }
 
 TEST(Pinning, OrdersAreThePermutationsOfTheAllowedCpus) {

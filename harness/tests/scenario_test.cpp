@@ -121,6 +121,34 @@ TEST(ScenarioLoad, EveryParameterInDefaults) {
   EXPECT_EQ(s.cells[0].threads, 1u) << "threads does not apply to coroutine waiters";
 }
 
+TEST(ScenarioLoad, MeasurementParametersAndOpenLoops) {
+  const scenario s = parse(file(R"({"strategy": "futex", "latency_sample_every": 16,
+    "arrival": "poisson", "arrival_rate_per_s": 5000})"));
+  ASSERT_EQ(s.cells.size(), 1u);
+  const cell_params& c = s.cells[0];
+  EXPECT_EQ(c.latency_sample_every, 16u);
+  EXPECT_EQ(c.arrival, arrival_kind::poisson);
+  EXPECT_EQ(c.arrival_rate_per_s, 5000u);
+  EXPECT_EQ(c.to_json()["arrival"], "poisson");
+  EXPECT_EQ(c.to_json()["arrival_rate_per_s"], 5000);
+  EXPECT_EQ(c.to_json()["latency_sample_every"], 16);
+
+  // Closed loops carry no rate; built-in values are left out of the JSON.
+  const scenario closed = parse(file(R"({"strategy": "futex", "arrival_rate_per_s": 5000})"));
+  EXPECT_EQ(closed.cells[0].arrival_rate_per_s, 0u);
+  EXPECT_FALSE(closed.cells[0].to_json().contains("arrival"));
+  EXPECT_FALSE(closed.cells[0].to_json().contains("latency_sample_every"));
+
+  EXPECT_TRUE(refused_with(file(R"({"strategy": "futex", "arrival": "fixed"})"),
+               "an open loop (arrival fixed) needs arrival_rate_per_s > 0"));
+  EXPECT_TRUE(refused_with(file(R"({"strategy": "futex", "workload": "pingpong", "arrival": "fixed",
+                        "arrival_rate_per_s": 10})"),
+               "is supported by the semaphore workload only, not pingpong"));
+  EXPECT_TRUE(refused_with(file(R"({"strategy": "futex", "latency_sample_every": 0})"),
+               "$.defaults.latency_sample_every: 0 is out of range 1..1048576"));
+  EXPECT_TRUE(refused_with(file(R"({"strategy": "futex", "arrival": "open"})"), "$.defaults.arrival"));
+}
+
 TEST(ScenarioLoad, MatrixIsTheCrossProductWithTheLastKeyFastest) {
   const scenario s = parse(file("{}", R"({"threads": [1, 2, 4],
                                           "strategy": ["intrusive_list", "futex"]})"));
