@@ -5,7 +5,9 @@
 
 One set of figures per group of cells that differ only in the x axis
 (threads, or tasks for coroutine waiters) and the strategy; see
-csync_report/plot.py. Exit status 2 when an input is not a readable report.
+csync_report/plot.py. Prints, per report, the cells skipped, the starved
+cells and the cells whose latencies are flagged (both are marked in the
+figures too). Exit status 2 when an input is not a readable report.
 """
 
 import argparse
@@ -15,6 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from csync_report import ReportError, load_report  # noqa: E402
+from csync_report.report import (  # noqa: E402
+    latency_flagged, overhead_limit, starved_label)
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -53,13 +57,26 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def print_skipped(reports):
+def print_summary(reports):
+    """Per report: skipped cells, then the cells the figures mark."""
     for report in reports:
         skipped = report.not_ok_cells()
         print(f"{report.path}: {len(report.cells)} cells, {len(skipped)} skipped (status not ok)")
+        if report.legacy_note:
+            print(f"  note: {report.legacy_note}")
         for cell in skipped:
             print(f"  skipped {cell['name']}: {cell['status']}: "
                   f"{cell.get('reason', 'no reason given')}")
+        for cell in report.ok_cells():
+            label = starved_label(cell)
+            if label:
+                print(f"  {cell['name']}: {label} (median over the repetitions)")
+        for cell in report.ok_cells():
+            if latency_flagged(cell):
+                fraction = (cell["harness_overhead"].get("fraction") or {}).get("median")
+                cost = f" (median {fraction * 100:.1f} %)" if fraction is not None else ""
+                print(f"  {cell['name']}: latency recording cost > "
+                      f"{overhead_limit(cell) * 100:g} %{cost}: its latencies are flagged")
 
 
 def main(argv=None):
@@ -75,7 +92,7 @@ def main(argv=None):
         print(f"plot.py: error: {err}; install python3-matplotlib (Debian's python3, "
               f"/usr/bin/python3, sees it)", file=sys.stderr)
         return 2
-    print_skipped(reports)
+    print_summary(reports)
     written = Plotter(reports, args.formats, args.ccdf_at).write_all(args.outdir)
     for path in written:
         print(f"wrote {path}")

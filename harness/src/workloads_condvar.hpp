@@ -267,7 +267,10 @@ csync::Task<void> herd_notifier(herd<Kit>& h, const run_control& ctl, detail::wo
     h.mutex.unlock();
     h.wake_up.notify_all();
   }
+  // Close only once every waiter is back from the last round: one woken by
+  // it that re-acquired the mutex after `closed` would leave without it.
   co_await W::lock(h.mutex);
+  co_await W::template wait<Kit>(h.all_parked, h.mutex, [&h] { return h.parked == h.waiters; });
   h.closed = true;
   h.mutex.unlock();
   h.wake_up.notify_all();

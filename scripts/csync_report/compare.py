@@ -5,12 +5,17 @@ with more repetitions still matches), else by `name`. Each matched cell gets
 the ratio of the two medians of one aggregate and a Mann-Whitney U p-value
 over the per-repetition samples: the ratio says how big a change is, the
 p-value whether the repetitions can tell it from noise.
+
+A metric a cell does not have on one side (e.g. `starved` in a schema 1
+report, which did not record it) leaves that cell out with a note; a row
+notes a starved cell and, for latency metrics, latencies whose recording
+cost more than the limit (`harness_overhead.flagged`).
 """
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .report import CONTEXT_KEYS, cell_id
+from .report import CONTEXT_KEYS, cell_id, latency_flagged, starved_workers
 from .stats import geometric_mean, mann_whitney_u
 
 SIGNIFICANCE = 0.05
@@ -27,24 +32,32 @@ class Metric:
     sample_path: tuple
     higher_is_better: bool
 
+    @property
+    def is_latency(self):
+        """A latency measured in the latency runs (which `harness_overhead` judges)."""
+        return self.sample_path[0] == "latency_run" and self.sample_path[-1] != "overhead_fraction"
 
+
+# The aggregates of docs/report-format.md (schema 2). The wake statistics
+# (wakes / spurious / futile per op) come from one diagnostic run per cell,
+# without repetitions to test, and are not compared.
 METRICS = {m.name: m for m in (
     Metric("throughput", ("throughput_ops_per_s",), True),
-    Metric("acquire_p50", ("acquire_latency_ns", "p50"), False),
-    Metric("acquire_p99", ("acquire_latency_ns", "p99"), False),
-    Metric("acquire_p999", ("acquire_latency_ns", "p999"), False),
-    Metric("wake_p50", ("wake_latency_ns", "p50"), False),
-    Metric("wake_p99", ("wake_latency_ns", "p99"), False),
+    Metric("acquire_p50", ("latency_run", "acquire_latency_ns", "p50"), False),
+    Metric("acquire_p99", ("latency_run", "acquire_latency_ns", "p99"), False),
+    Metric("acquire_p999", ("latency_run", "acquire_latency_ns", "p999"), False),
+    Metric("wake_p50", ("latency_run", "wake_latency_ns", "p50"), False),
+    Metric("wake_p99", ("latency_run", "wake_latency_ns", "p99"), False),
+    Metric("herd_p50", ("latency_run", "herd_latency_ns", "p50"), False),
+    Metric("herd_p99", ("latency_run", "herd_latency_ns", "p99"), False),
     Metric("jain", ("fairness", "jain"), True),
     Metric("relative_stddev", ("fairness", "relative_stddev"), False),
-    Metric("cpu_user_per_op", ("cpu_user_ns_per_op",), False),
-    Metric("cpu_sys_per_op", ("cpu_sys_ns_per_op",), False),
+    Metric("starved", ("starved",), False),
+    Metric("cpu_per_op", ("cpu_ns_per_op",), False),
     Metric("wasted_cpu_per_op", ("wasted_cpu_ns_per_op",), False),
     Metric("voluntary_switches_per_op", ("voluntary_switches_per_op",), False),
     Metric("involuntary_switches_per_op", ("involuntary_switches_per_op",), False),
-    Metric("wakes_per_op", ("wakes_per_op",), False),
-    Metric("spurious_per_op", ("spurious_per_op",), False),
-    Metric("futile_per_op", ("futile_per_op",), False),
+    Metric("overhead_fraction", ("latency_run", "overhead_fraction"), False),
 )}
 
 
@@ -61,6 +74,7 @@ class CellComparison:
     baseline_n: int
     candidate_n: int
     higher_is_better: bool
+    notes: tuple = ()  # e.g. "baseline starved 1 of 4", "candidate latency flagged"
 
     @property
     def worse_percent(self):
@@ -83,12 +97,16 @@ class Comparison:
     only_candidate: list = field(default_factory=list)
     not_compared: list = field(default_factory=list)     # (name, reason)
     duplicates: list = field(default_factory=list)       # (report path, cell id)
+    legacy: dict = field(default_factory=dict)           # side -> schema version it had
 
 
 def compare_reports(baseline, candidate, metric_name="throughput"):
     """Match the two reports' cells and compare `metric_name` on each pair."""
     metric = METRICS[metric_name]
     result = Comparison(metric)
+    result.legacy = {side: report.legacy_schema
+                     for side, report in (("baseline", baseline), ("candidate", candidate))
+                     if report.legacy_schema is not None}
     base_cells = _index(baseline, result.duplicates)
     cand_cells = _index(candidate, result.duplicates)
     result.only_baseline = sorted(c["name"] for i, c in base_cells.items() if i not in cand_cells)
@@ -96,7 +114,7 @@ def compare_reports(baseline, candidate, metric_name="throughput"):
     for ident in sorted(base_cells.keys() & cand_cells.keys(),
                         key=lambda i: base_cells[i]["name"]):
         base, cand = base_cells[ident], cand_cells[ident]
-        reason = _why_not_comparable(base, cand, metric)
+        reason = _why_not_comparable(base, cand, metric, result.legacy)
         if reason:
             result.not_compared.append((base["name"], reason))
             continue
@@ -116,14 +134,17 @@ def _index(report, duplicates):
     return cells
 
 
-def _why_not_comparable(base, cand, metric):
+def _why_not_comparable(base, cand, metric, legacy):
     for side, cell in (("baseline", base), ("candidate", cand)):
         if cell["status"] != "ok":
             return f"{side} status {cell['status']}: {cell.get('reason', 'no reason given')}"
+        why = None
         if metric.name not in cell["aggregates"]:
-            return f"no {metric.name} in the {side}"
-        if not samples(cell, metric):
-            return f"no per-repetition {'.'.join(metric.sample_path)} in the {side}"
+            why = f"no {metric.name} in the {side}"
+        elif not samples(cell, metric):
+            why = f"no per-repetition {'.'.join(metric.sample_path)} in the {side}"
+        if why:
+            return why + (f" (a schema {legacy[side]} report)" if side in legacy else "")
     return None
 
 
@@ -150,7 +171,23 @@ def _compare_cell(base, cand, metric):
     _, p_value = mann_whitney_u(base_samples, cand_samples)
     return CellComparison(base["name"], base["parameters"]["strategy"], base_median,
                           cand_median, ratio, p_value, len(base_samples),
-                          len(cand_samples), metric.higher_is_better)
+                          len(cand_samples), metric.higher_is_better,
+                          cell_notes(base, cand, metric))
+
+
+def cell_notes(base, cand, metric):
+    """What a row should say about its cells: starved workers (every metric: a
+    starved cell's throughput is the other workers' alone) and, for latency
+    metrics, latencies whose recording cost more than the limit."""
+    notes = []
+    for side, cell in (("baseline", base), ("candidate", cand)):
+        starved = starved_workers(cell)
+        if starved:
+            count, workers = starved
+            notes.append(f"{side} starved {count:g}" + (f" of {workers}" if workers else ""))
+        if metric.is_latency and latency_flagged(cell):
+            notes.append(f"{side} latency flagged")
+    return tuple(notes)
 
 
 def geomean_by_strategy(comparison):
@@ -188,6 +225,10 @@ def warnings(comparison):
             found.append(f"with {n1} and {n2} repetitions no p-value can fall below "
                          f"{SIGNIFICANCE} (smallest possible: {best_p:.3g}), so those cells "
                          f"never count as significant")
+    if len(comparison.legacy) == 1:
+        (side, version), = comparison.legacy.items()
+        found.append(f"the {side} is a schema {version} report and the other one is not: "
+                     f"the instrument changed between them, so the ratios include its effect")
     for path, name in comparison.duplicates:
         found.append(f"{path}: cell {name} appears more than once; the first is used")
     if not comparison.cells:
@@ -215,10 +256,16 @@ def format_comparison(comparison, baseline, candidate):
     lines += [f"warning: {r.path} was measured under {r.emulator}: its numbers describe the "
               f"emulator, not {r.context.get('platform', 'the platform')}"
               for r in (baseline, candidate) if r.emulator]
+    lines += [f"note: {r.path}: {r.legacy_note}" for r in (baseline, candidate)
+              if r.legacy_note]
     lines += [f"metric: {metric.name} ({comparison.unit or 'no unit'}, {better} is better); "
               f"ratio = candidate median / baseline median; p = two-sided Mann-Whitney U "
               f"over the repetitions", ""]
     lines += _table(comparison)
+    if any(c.notes for c in comparison.cells):
+        lines += ["", "notes: starved N of M = N of M workers did no operation (median over "
+                      "the repetitions): the throughput is the others' alone; latency "
+                      "flagged = latency recording cost > 2 % (harness_overhead.flagged)"]
     lines += ["", "geometric mean of ratios per strategy:"]
     lines += [f"  {s:<24} {g:8.3f}  ({n} cell{'' if n == 1 else 's'})"
               for s, (g, n) in geomean_by_strategy(comparison).items()] or ["  (none)"]
@@ -230,17 +277,18 @@ def format_comparison(comparison, baseline, candidate):
 
 
 def _table(comparison):
-    header = ("cell", "baseline", "candidate", "ratio", "p", "")
+    header = ("cell", "baseline", "candidate", "ratio", "p", "", "")
     rows = [(c.name, f"{c.baseline_median:.4g}", f"{c.candidate_median:.4g}",
              "n/a" if c.ratio is None else f"{c.ratio:.3f}", f"{c.p_value:.3g}",
-             _verdict(c)) for c in comparison.cells]
+             _verdict(c), f"[{'; '.join(c.notes)}]" if c.notes else "")
+            for c in comparison.cells]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def fmt(row):
-        name, *numbers, verdict = row
+        name, *numbers, verdict, notes = row
         cols = [name.ljust(widths[0])]
-        cols += [v.rjust(w) for v, w in zip(numbers, widths[1:-1])]
-        return "  ".join(cols + [verdict]).rstrip()
+        cols += [v.rjust(w) for v, w in zip(numbers, widths[1:-2])]
+        return "  ".join(cols + [verdict.ljust(widths[-2]), notes]).rstrip()
 
     return [fmt(header)] + [fmt(r) for r in rows]
 

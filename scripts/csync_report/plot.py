@@ -10,7 +10,14 @@ with native ones: the emulator joins its groups' parameters, so its cells get
 figures of their own, titled "under <emulator>".
 
 Conventions, the same in every figure: one colour per csync strategy; peers
-grey, dashed, with hollow markers; one marker shape per report.
+(the cells' `is_peer`) grey, dashed, with hollow markers; one marker shape per
+report. Figures drawn from the throughput runs (throughput, fairness, CPU)
+put a hatched ring on a starved cell (some workers did no operation: the
+throughput is the others' alone), with a legend entry per "N of M workers";
+latency figures put a red ring on a cell whose latency recording cost more
+than the limit (`harness_overhead.flagged`), say so in a footnote, and name
+the latency loop (closed or open) in their panel titles. A schema 1 report
+(upgraded on load) gets a footnote naming the old instrument.
 """
 
 import json
@@ -28,13 +35,22 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
 
 from .report import (  # noqa: E402
-    CONTEXT_KEYS, CSYNC_STRATEGIES, RUN_SETTINGS, is_peer, short_cpu_model, x_parameter)
+    CONTEXT_KEYS, CSYNC_STRATEGIES, RUN_SETTINGS, is_peer, latency_flagged, latency_loop,
+    overhead_limit, short_cpu_model, starved_label, x_parameter)
 
 LINE_PARAMETERS = frozenset({"strategy", "fairness", "spin_budget"})
 CSYNC_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
                  "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 PEER_GREYS = ("0.2", "0.45", "0.65", "0.8")
+# Order and shade only: whether a strategy is a peer comes from its cells.
 KNOWN_PEERS = ("std_counting_semaphore", "std_mutex_condvar", "futex_spin_then_block")
+LATENCY_KINDS = ("acquire", "wake", "herd")
+RING_STYLES = {  # scatter() styles of the rings around marked points
+    "starved": {"marker": "o", "s": 150, "facecolors": "none", "edgecolors": "0.1",
+                "hatch": "////", "linewidths": 0.8, "zorder": 3},
+    "flagged": {"marker": "o", "s": 170, "facecolors": "none", "edgecolors": "tab:red",
+                "linewidths": 1.4, "zorder": 3},
+}
 REPORT_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 VARIANT_LINESTYLES = ("-", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))
 # Layout, in inches (see Plotter.new_figure).
@@ -43,12 +59,16 @@ GAP_WIDTH, GAP_HEIGHT = 0.9, 0.75
 MARGIN_LEFT, MARGIN_BOTTOM = 0.8, 0.6
 CHAR_WIDTH = 0.068  # legend, 8 pt
 TITLE_CHAR_WIDTH = 0.085  # suptitle, 10 pt
+NOTE_HEIGHT = 0.16  # one footnote line, 7.5 pt
+NOTE_CHAR_WIDTH = 0.062
 ABBREVIATIONS = {"critical_section_ns": "cs", "think_ns": "think", "pinning": "pin",
-                 "queue_capacity": "qcap", "emulator": "under"}
+                 "queue_capacity": "qcap", "emulator": "under",
+                 "latency_sample_every": "sample", "arrival_rate_per_s": "rate"}
 DESCRIPTIONS = {"critical_section_ns": "critical section", "think_ns": "think",
                 "queue_capacity": "queue capacity", "spin_budget": "spin budget",
-                "emulator": "under"}
-UNITS = {"critical_section_ns": " ns", "think_ns": " ns"}
+                "emulator": "under", "latency_sample_every": "latency sampled 1 in",
+                "arrival_rate_per_s": "arrival rate"}
+UNITS = {"critical_section_ns": " ns", "think_ns": " ns", "arrival_rate_per_s": " /s"}
 
 
 @dataclass
@@ -58,6 +78,7 @@ class Line:
     report: int
     strategy: str
     variant: str
+    peer: bool = False  # the cells' is_peer
     cells: dict = field(default_factory=dict)
 
     def points(self):
@@ -77,6 +98,9 @@ class Group:
 
     def reports(self):
         return sorted({line.report for line in self.lines.values()})
+
+    def cells(self):
+        return [cell for line in self.lines.values() for cell in line.cells.values()]
 
     def describe(self):
         params = dict(self.parameters)
@@ -128,30 +152,36 @@ class Plotter:
     # --- figures -------------------------------------------------------------------
 
     def throughput_figure(self, group):
-        fig, axes = self.new_figure(group, "Throughput", ["throughput (M ops/s)"])
-        self.plot_aggregate(axes[0], group, "throughput", scale=1e-6)
+        fig, axes = self.new_figure(group, "Throughput", ["throughput (M ops/s)"],
+                                    marks=("starved",))
+        self.plot_aggregate(axes[0], group, "throughput", scale=1e-6, marks=("starved",))
         axes[0].set_ylim(bottom=0)
         return self.finish(fig, axes, group)
 
     def latency_figure(self, group):
-        kinds = [k for k in ("acquire", "wake") if has_aggregate(group, f"{k}_p50")]
+        kinds = [k for k in LATENCY_KINDS if has_aggregate(group, f"{k}_p50")]
         if not kinds:
             return None
         panels = [(kind, p) for kind in kinds for p in ("p50", "p99")]
-        titles = [f"{kind} latency {p}" for kind, p in panels]
-        fig, axes = self.new_figure(group, "Latency percentiles", titles, columns=2)
+        loop = loop_label(group)
+        titles = [f"{kind} latency {p}" + (f" ({loop})" if loop else "") for kind, p in panels]
+        fig, axes = self.new_figure(group, "Latency percentiles", titles, columns=2,
+                                    marks=("flagged",))
         for ax, (kind, percentile) in zip(axes, panels):
-            self.plot_aggregate(ax, group, f"{kind}_{percentile}")
+            self.plot_aggregate(ax, group, f"{kind}_{percentile}", marks=("flagged",))
             scale_axis(ax, "y", unit="ns")
         return self.finish(fig, axes, group)
 
     def ccdf_figure(self, group, at):
-        kinds = [k for k in ("acquire", "wake") if has_histogram(group, k, at)]
+        kinds = [k for k in LATENCY_KINDS if has_histogram(group, k, at)]
         if not kinds:
             return None
-        titles = [f"P({kind} latency ≥ x)" for kind in kinds]
+        loop = loop_label(group)
+        titles = [f"P({kind} latency ≥ x)" + (f", {loop}" if loop else "") for kind in kinds]
+        flagged = [self.line_label(group, line) for line in group.lines.values()
+                   if line.cells.get(at) and latency_flagged(line.cells[at])]
         fig, axes = self.new_figure(group, f"Latency CCDF at {group.x_name} = {at}", titles,
-                                    columns=len(kinds))
+                                    columns=len(kinds), flagged_lines=flagged)
         for ax, kind in zip(axes, kinds):
             for line in group.lines.values():
                 cell = line.cells.get(at)
@@ -161,55 +191,95 @@ class Plotter:
                     ax.step(xs, ys, where="post", **self.style(group, line, markers=False))
             scale_axis(ax, "x", unit="ns")
             scale_axis(ax, "y")
-            ax.set_xlabel("latency")
+            ax.set_xlabel(f"{loop} latency" if loop else "latency")
             ax.grid(True, which="major", alpha=0.3)
         return self.finish(fig, axes, group, x_axis=False)
 
     def fairness_figure(self, group):
-        fig, axes = self.new_figure(group, "Fairness", ["Jain's index (1 = perfectly fair)"])
-        self.plot_aggregate(axes[0], group, "jain")
+        fig, axes = self.new_figure(group, "Fairness", ["Jain's index (1 = perfectly fair)"],
+                                    marks=("starved",))
+        self.plot_aggregate(axes[0], group, "jain", marks=("starved",))
         axes[0].set_ylim(0, 1.05)
         return self.finish(fig, axes, group)
 
     def cost_figure(self, group):
-        titles = ["CPU per op, user + sys", "context switches per op, vol. + invol."]
-        fig, axes = self.new_figure(group, "CPU and context switches", titles, columns=2)
-        panels = ((("cpu_user_ns_per_op", "cpu_sys_ns_per_op"), "ns"),
-                  (("voluntary_switches_per_op", "involuntary_switches_per_op"), ""))
-        for ax, (fields, unit) in zip(axes, panels):
-            self.plot_values(ax, group, lambda cell, f=fields: median_of_sums(cell, f))
-            scale_axis(ax, "y", unit)
+        """CPU (user + sys, `cpu_per_op`), the part of it that was not the workload's
+        own busy work (`wasted_cpu_per_op`), and context switches per operation."""
+        titles = ["CPU per op, user + sys", "wasted CPU per op (CPU − busy work)",
+                  "context switches per op, vol. + invol."]
+        fig, axes = self.new_figure(group, "CPU and context switches", titles, columns=3,
+                                    marks=("starved",))
+        for ax, name in zip(axes, ("cpu_per_op", "wasted_cpu_per_op")):
+            self.plot_aggregate(ax, group, name, marks=("starved",))
+            scale_axis(ax, "y", "ns")
+        switches = ("voluntary_switches_per_op", "involuntary_switches_per_op")
+        self.plot_values(axes[2], group, lambda cell: median_of_sums(cell, switches),
+                         marks=("starved",))
+        scale_axis(axes[2], "y")
         return self.finish(fig, axes, group)
 
     # --- building blocks -----------------------------------------------------------
 
-    def new_figure(self, group, what, titles, columns=1):
+    def new_figure(self, group, what, titles, columns=1, marks=(), flagged_lines=()):
         """A figure with a fixed layout: plots of a constant size, room on the right
-        for the legend and on top for the title.
+        for the legend, on top for the title and below for the footnotes
+        (`figure_notes`: what the `marks` drawn in it mean, and any schema 1
+        report; `flagged_lines`: the lines of a CCDF whose latencies are flagged).
 
         Sized by hand rather than with tight_layout/bbox_inches="tight", which
         measure every tick label and made the full report take a minute.
         """
         rows = math.ceil(len(titles) / columns)
         labels = [self.line_label(group, line) for line in group.lines.values()]
-        longest = max(map(len, labels + [label for _, label in self.allowed_cpus(group)]))
-        legend_width = 0.5 + CHAR_WIDTH * longest
+        labels += [label for _, label in self.allowed_cpus(group)]
+        labels += mark_labels(group, marks)
+        legend_width = 0.5 + CHAR_WIDTH * max(map(len, labels))
         plots_width = MARGIN_LEFT + columns * PANEL_WIDTH + (columns - 1) * GAP_WIDTH
         width = plots_width + legend_width
         suptitle = "\n".join(textwrap.fill(text, int(width / TITLE_CHAR_WIDTH))
                              for text in (f"{what}: {self.title_context(group)}",
                                           group.describe()))
+        notes = [textwrap.fill(note, int((width - 0.3) / NOTE_CHAR_WIDTH))
+                 for note in self.figure_notes(group, marks, flagged_lines)]
+        note_lines = sum(note.count("\n") + 1 for note in notes)
+        bottom = MARGIN_BOTTOM + (0.1 + NOTE_HEIGHT * note_lines if notes else 0.0)
         top = 0.45 + 0.18 * suptitle.count("\n")
-        height = top + rows * PANEL_HEIGHT + (rows - 1) * GAP_HEIGHT + MARGIN_BOTTOM
+        height = top + rows * PANEL_HEIGHT + (rows - 1) * GAP_HEIGHT + bottom
         fig = Figure(figsize=(width, height), dpi=100)
         fig.subplots_adjust(left=MARGIN_LEFT / width, right=plots_width / width,
-                            bottom=MARGIN_BOTTOM / height, top=1 - top / height,
+                            bottom=bottom / height, top=1 - top / height,
                             wspace=GAP_WIDTH / PANEL_WIDTH, hspace=GAP_HEIGHT / PANEL_HEIGHT)
         fig.suptitle(suptitle, fontsize=10, y=1 - 0.08 / height, va="top")
+        if notes:
+            fig.text(0.15 / width, 0.08 / height, "\n".join(notes), fontsize=7.5,
+                     ha="left", va="bottom", gid="footnotes")
         axes = [fig.add_subplot(rows, columns, i + 1) for i in range(len(titles))]
         for ax, title in zip(axes, titles):
             ax.set_title(title, fontsize=10)
         return fig, axes
+
+    def figure_notes(self, group, marks=(), flagged_lines=()):
+        """The footnotes of a figure of `group` (plain text, one per entry)."""
+        notes = []
+        cells = group.cells()
+        if "starved" in marks and any(starved_label(c) for c in cells):
+            notes.append("hatched ring: starved cell, some workers did no operation in the "
+                         "throughput runs (median over the repetitions); its throughput is "
+                         "the other workers' alone")
+        flagged = [c for c in cells if latency_flagged(c)]
+        if flagged and ("flagged" in marks or flagged_lines):
+            where = f" ({', '.join(flagged_lines)})" if flagged_lines else ""
+            ring = "" if flagged_lines else "red ring: "
+            notes.append(f"{ring}{flagged_label(flagged[0])}{where}: the latency runs' "
+                         f"throughput was lower than the throughput runs' by more than "
+                         f"that (harness_overhead.flagged), so these latencies were "
+                         f"measured on a disturbed system")
+        for i in group.reports():
+            note = self.reports[i].legacy_note
+            if note:
+                who = f"{self.labels[i]}: " if len(self.reports) > 1 else ""
+                notes.append(f"{who}{note}")
+        return notes
 
     def title_context(self, group):
         """Scenario names and machines of the reports in the group."""
@@ -221,7 +291,7 @@ class Plotter:
                          f"{ctx.get('cpus_allowed', '?')} CPUs)")
         return "; ".join(dict.fromkeys(parts))
 
-    def plot_aggregate(self, ax, group, name, scale=1.0):
+    def plot_aggregate(self, ax, group, name, scale=1.0, marks=()):
         """Median of an aggregate per x, with its bootstrap 95% CI as error bars."""
         def value(cell):
             agg = cell["aggregates"].get(name)
@@ -235,10 +305,12 @@ class Plotter:
             median = agg["median"]
             return (max(median - low, 0.0) * scale, max(high - median, 0.0) * scale)
 
-        self.plot_values(ax, group, value, error)
+        self.plot_values(ax, group, value, error, marks)
 
-    def plot_values(self, ax, group, value, error=None):
-        """One line per Line of the group: value(cell) at each x, skipping None."""
+    def plot_values(self, ax, group, value, error=None, marks=()):
+        """One line per Line of the group: value(cell) at each x, skipping None;
+        then a ring on each point `marks` asks for ("starved", "flagged")."""
+        marked = defaultdict(list)  # (ring style, legend label) -> [(x, y)]
         for index, line in enumerate(group.lines.values()):
             shift = dodge(group, index)
             points = [(x * shift, value(c), c) for x, c in line.points()]
@@ -252,13 +324,18 @@ class Plotter:
             else:
                 yerr = list(zip(*(error(c) for c in cells)))
                 ax.errorbar(xs, ys, yerr=yerr, capsize=2.5, elinewidth=0.8, **style)
+            for x, y, cell in points:
+                for ring in cell_rings(cell, marks):
+                    marked[ring].append((x, y))
+        for (kind, label), xys in marked.items():
+            ax.scatter(*zip(*xys), label=label, **RING_STYLES[kind])
 
     def style(self, group, line, markers=True):
         """Colour by strategy, peers grey and dashed, marker shape by report."""
-        peer = is_peer(line.strategy)
+        peer = line.peer
         style = {
             "label": self.line_label(group, line),
-            "color": colour(line.strategy),
+            "color": colour(line.strategy, peer),
             "linestyle": "--" if peer else variant_linestyle(group, line),
             "linewidth": 1.4,
         }
@@ -271,7 +348,7 @@ class Plotter:
         label = line.strategy + (f" {line.variant}" if line.variant else "")
         if len(self.reports) > 1:
             label += f" @ {self.labels[line.report]}"
-        return label + (" (peer)" if is_peer(line.strategy) else "")
+        return label + (" (peer)" if line.peer else "")
 
     def finish(self, fig, axes, group, x_axis=True):
         """Shared x axis setup, one legend outside the plots (never over data)."""
@@ -279,12 +356,16 @@ class Plotter:
             for ax in axes:
                 setup_x_axis(ax, group)
                 self.mark_allowed_cpus(ax, group)
-        handles, labels = {}, []
+        handles = {}
         for ax in axes:
             for handle, label in zip(*ax.get_legend_handles_labels()):
-                if label not in handles:
-                    handles[label] = handle
-                    labels.append(label)
+                handles.setdefault(label, handle)
+        # The lines in group order, then the rings, then the allowed-CPUs lines.
+        lines = [self.line_label(group, line) for line in group.lines.values()]
+        cpus = [label for _, label in self.allowed_cpus(group)]
+        labels = [label for label in lines if label in handles]
+        labels += sorted(label for label in handles if label not in lines + cpus)
+        labels += [label for label in cpus if label in handles]
         beside_plots = (fig.subplotpars.right + 0.15 / fig.get_figwidth(), fig.subplotpars.top)
         fig.legend([handles[label] for label in labels], labels, loc="upper left",
                    bbox_to_anchor=beside_plots, borderaxespad=0, fontsize=8, frameon=False)
@@ -326,7 +407,7 @@ def build_groups(reports):
             group = groups.setdefault(key, Group(key, x_name))
             strategy, variant = params["strategy"], variant_of(params)
             line = group.lines.setdefault((index, strategy, variant),
-                                          Line(index, strategy, variant))
+                                          Line(index, strategy, variant, is_peer(cell)))
             line.cells[params.get(x_name, 1)] = cell
     for group in groups.values():
         group.lines = dict(sorted(group.lines.items(), key=lambda kv: line_order(kv[1])))
@@ -355,10 +436,16 @@ def variant_of(params):
 
 
 def line_order(line):
-    """csync strategies in catalog order first, then peers, then by report."""
-    peer = is_peer(line.strategy)
-    rank = peer_rank(line.strategy) if peer else CSYNC_STRATEGIES.index(line.strategy)
-    return (peer, rank, line.strategy, line.variant, line.report)
+    """csync strategies in catalog order first (unknown ones after the known),
+    then peers, then by report."""
+    rank = peer_rank(line.strategy) if line.peer else csync_rank(line.strategy)
+    return (line.peer, rank, line.strategy, line.variant, line.report)
+
+
+def csync_rank(strategy):
+    """Known csync strategies in catalog order, unknown ones after them."""
+    return (CSYNC_STRATEGIES.index(strategy) if strategy in CSYNC_STRATEGIES
+            else len(CSYNC_STRATEGIES))
 
 
 def peer_rank(strategy):
@@ -366,10 +453,13 @@ def peer_rank(strategy):
     return KNOWN_PEERS.index(strategy) if strategy in KNOWN_PEERS else len(KNOWN_PEERS)
 
 
-def colour(strategy):
+def colour(strategy, peer):
     """The same colour for a strategy in every figure; greys for peers."""
-    if not is_peer(strategy):
-        return CSYNC_COLOURS[CSYNC_STRATEGIES.index(strategy) % len(CSYNC_COLOURS)]
+    if not peer:
+        rank = csync_rank(strategy)
+        if rank == len(CSYNC_STRATEGIES):  # unknown: a stable colour from its name
+            rank = sum(strategy.encode())
+        return CSYNC_COLOURS[rank % len(CSYNC_COLOURS)]
     rank = peer_rank(strategy)
     if rank == len(KNOWN_PEERS):  # an unknown peer: a stable shade from its name
         rank = sum(strategy.encode()) % len(PEER_GREYS)
@@ -403,6 +493,37 @@ def pick_ccdf_point(xs, wanted):
     if wanted is None:
         return xs[-1]
     return min(xs, key=lambda x: (abs(math.log2(x) - math.log2(wanted)), -x))
+
+
+def loop_label(group):
+    """`closed-loop`, `open-loop` or both, from the cells' measurement.latency_loop;
+    None where no cell says."""
+    loops = sorted({latency_loop(c) for c in group.cells()} - {None})
+    if not loops:
+        return None
+    return " and ".join(f"{loop}-loop" for loop in loops)
+
+
+def cell_rings(cell, marks):
+    """[(ring kind, legend label)] of the rings `marks` asks for that `cell` gets:
+    ("starved", "starved: 1 of 4 workers did no operation") where some workers
+    did no operation, ("flagged", "latency recording cost > 2 %") where the
+    cell's latencies are flagged."""
+    rings = []
+    if "starved" in marks and starved_label(cell):
+        rings.append(("starved", starved_label(cell)))
+    if "flagged" in marks and latency_flagged(cell):
+        rings.append(("flagged", flagged_label(cell)))
+    return rings
+
+
+def flagged_label(cell):
+    return f"latency recording cost > {overhead_limit(cell) * 100:g} %"
+
+
+def mark_labels(group, marks):
+    """Every ring label a figure of `group` with `marks` can have (for its legend width)."""
+    return sorted({label for c in group.cells() for _, label in cell_rings(c, marks)})
 
 
 def has_aggregate(group, name):

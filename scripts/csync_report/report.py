@@ -1,26 +1,41 @@
-"""Load and validate csync-bench reports (docs/report-format.md, schema 1).
+"""Load and validate csync-bench reports (docs/report-format.md, schema 2).
 
 Validation checks what the comparison and plotting code rely on, so that a
 wrong file fails at load time with its name and the place in it (the same
 `file: $.path: problem` style as the scenario loader) rather than later with
 a bare KeyError.
+
+A schema 1 report (the format before the paired throughput and latency runs)
+still loads: it is validated as schema 1, then rewritten in memory into the
+schema 2 shape (`upgrade_schema_1`) and marked (`Report.legacy_schema`), so
+that the rest of the code reads one format and can say which numbers came
+from the old instrument.
 """
 
 import json
 import re
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
 TOOL = "csync-bench"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+LEGACY_SCHEMA_VERSION = 1  # read too, upgraded on load
+LEGACY_NOTE = ("schema 1 report: measured with the old instrument (latency sampled inside "
+               "the throughput runs; CPU bracketed by the worker body)")
 
-# The csync wake-up strategies (`csync-bench list`); any other strategy name
-# in a report is a reference peer (docs/peers.md). Listing csync's rather
-# than the peers means a peer added later is still drawn as a peer.
+# The csync wake-up strategies (`csync-bench list`) in catalog order. Schema 2
+# cells say themselves whether they are a peer (`is_peer`); this list only
+# decides it for schema 1 reports, which do not (any other strategy name is a
+# reference peer, docs/peers.md), and gives plots a stable order and colour.
 CSYNC_STRATEGIES = (
     "mutex_queue", "spin", "atomic_waker", "intrusive_list",
     "futex", "uring_futex", "iocp",
 )
+
+# Aggregates that are latencies and so carry `below_timer_floor`.
+LATENCY_AGGREGATES = ("acquire_p50", "acquire_p99", "acquire_p999", "wake_p50", "wake_p99",
+                      "herd_p50", "herd_p99")
 
 # Parameters that say how long a cell was measured, not what was measured
 # (docs/scenario-format.md, "Cell key").
@@ -38,9 +53,59 @@ class ReportError(Exception):
     """A file that is not a usable csync-bench report; the message names it."""
 
 
-def is_peer(strategy):
-    """True for reference implementations, which plots draw apart from csync's."""
-    return strategy not in CSYNC_STRATEGIES
+def is_peer(cell):
+    """True for a cell of a reference implementation, which plots draw apart from csync's.
+
+    The cell's `is_peer` says it; a schema 1 report got it on load from
+    CSYNC_STRATEGIES (any strategy not listed there is a peer).
+    """
+    peer = cell.get("is_peer")
+    if isinstance(peer, bool):
+        return peer
+    return cell["parameters"]["strategy"] not in CSYNC_STRATEGIES
+
+
+def starved_workers(cell):
+    """(median `starved` over the repetitions, workers) of an ok cell where some
+    workers did no operation, else None.
+
+    Workers is the length of a repetition's `ops_per_worker` (pingpong: pairs),
+    None where that is not known.
+    """
+    starved = (cell.get("aggregates") or {}).get("starved") or {}
+    if not _is_number(starved.get("median")) or starved["median"] <= 0:
+        return None
+    workers = next((len(rep["ops_per_worker"]) for rep in cell.get("repetitions", ())
+                    if isinstance(rep.get("ops_per_worker"), list)), None)
+    return starved["median"], workers
+
+
+def starved_label(cell):
+    """`starved: 1 of 4 workers did no operation` for a starved cell, else None."""
+    found = starved_workers(cell)
+    if found is None:
+        return None
+    count, workers = found
+    of = f" of {workers}" if workers is not None else ""
+    noun = "worker" if count == 1 and workers is None else "workers"
+    return f"starved: {count:g}{of} {noun} did no operation"
+
+
+def latency_flagged(cell):
+    """True where the latency recording disturbed the cell by more than its limit
+    (`harness_overhead.flagged`); False where it did not or is not known."""
+    return (cell.get("harness_overhead") or {}).get("flagged") is True
+
+
+def overhead_limit(cell):
+    """`harness_overhead.limit` (0.02 where a cell has none): the flagging threshold."""
+    limit = (cell.get("harness_overhead") or {}).get("limit")
+    return limit if _is_number(limit) else 0.02
+
+
+def latency_loop(cell):
+    """`closed` or `open` (`measurement.latency_loop`), None where not known."""
+    return (cell.get("measurement") or {}).get("latency_loop")
 
 
 def cell_id(cell):
@@ -67,10 +132,20 @@ def short_cpu_model(model):
 
 @dataclass
 class Report:
-    """One loaded report: the file it came from and its parsed JSON."""
+    """One loaded report: the file it came from and its parsed JSON (schema 2 shape).
+
+    `legacy_schema` is the version the file had when it was upgraded on load
+    (1), or None for a schema 2 file.
+    """
 
     path: Path
     data: dict
+    legacy_schema: int | None = None
+
+    @property
+    def legacy_note(self):
+        """What to say about the numbers of an upgraded report, or None."""
+        return LEGACY_NOTE if self.legacy_schema == LEGACY_SCHEMA_VERSION else None
 
     @property
     def context(self):
@@ -110,13 +185,125 @@ class Report:
 
 
 def load_report(path):
-    """Read and validate one report; raise ReportError naming what is wrong."""
+    """Read and validate one report; raise ReportError naming what is wrong.
+
+    A schema 1 report is validated as such (the messages name the file's own
+    JSON paths) and then upgraded in memory to the schema 2 shape.
+    """
     path = Path(path)
     data = _parse_json(path)
-    _check_header(path, data)
+    version = _check_header(path, data)
     for index, cell in enumerate(data["results"]):
-        _check_cell(path, index, cell)
+        _check_cell(path, index, cell, version)
+    if version == LEGACY_SCHEMA_VERSION:
+        upgrade_schema_1(data)
+        return Report(path, data, legacy_schema=LEGACY_SCHEMA_VERSION)
     return Report(path, data)
+
+
+def upgrade_schema_1(data):
+    """Rewrite a validated schema 1 document, in place, into the schema 2 shape.
+
+    Schema 1 measured each repetition in one run: latencies were sampled
+    inside the throughput run and CPU time was read by the worker body. The
+    upgrade keeps each number under the schema 2 name closest in meaning and
+    writes null where schema 1 has no such number:
+
+    - repetitions: `acquire_latency_ns` and `wake_latency_ns` move under
+      `latency_run`, which stands for the same run (its elapsed time,
+      operations and throughput are the repetition's; `overhead_fraction`,
+      `herd_latency_ns` and the censoring counts are null);
+      `cpu_ns_per_op` = user + sys; `starved`, `ops_per_worker` and
+      `censored_waits` are null (not recorded);
+    - `diagnostic`: wakes / spurious / futile per operation from the
+      aggregates' medians (else the first repetition), null for peers
+      (schema 1 wrote 0 for them); `max_holders` the largest of the
+      repetitions'; `violations` 0 (schema 1 failed a cell that had one);
+      `operations` null (there was no diagnostic run);
+    - `measurement`: `latency_sample_every` from the first repetition,
+      `latency_loop` closed (schema 1 had no open loop), the timer cost from
+      `harness_overhead` or the context;
+    - `harness_overhead`: `fraction`, `min`, `max` and `flagged` null: schema
+      1's fraction came from two short warmup runs, too noisy to flag a cell
+      on; it is kept as `schema_1_fraction`;
+    - aggregates: `cpu_per_op` from the repetitions' `cpu_ns_per_op` (median,
+      mean, stddev; no bootstrap, so the CI is null) replaces
+      `cpu_user_per_op` / `cpu_sys_per_op`; the wake statistics' aggregates
+      go; latency aggregates get `below_timer_floor`;
+    - every cell gets `is_peer` from CSYNC_STRATEGIES.
+    """
+    context_timer = data["context"].get("timer_cost_ns")
+    for cell in data["results"]:
+        peer = cell["parameters"]["strategy"] not in CSYNC_STRATEGIES
+        cell["is_peer"] = peer
+        if cell["status"] == "ok":
+            _upgrade_ok_cell_1(cell, peer, context_timer)
+    data["schema_version"] = SCHEMA_VERSION
+
+
+SCHEMA_1_STATISTICS = ("wakes_per_op", "spurious_per_op", "futile_per_op")
+
+
+def _upgrade_ok_cell_1(cell, peer, context_timer):
+    reps, aggregates = cell["repetitions"], cell["aggregates"]
+    old_overhead = cell.get("harness_overhead") or {}
+    first = reps[0] if reps else {}
+
+    timer_cost = old_overhead.get("timer_cost_ns")
+    timer_cost = timer_cost if _is_number(timer_cost) else context_timer
+    timer_floor = 2 * timer_cost if _is_number(timer_cost) else None
+    cell["measurement"] = {
+        "latency_sample_every": first.get("latency_sample_every",
+                                          old_overhead.get("latency_sample_every")),
+        "latency_loop": "closed", "timer_cost_ns": timer_cost, "timer_floor_ns": timer_floor}
+    cell["harness_overhead"] = {"fraction": None, "min": None, "max": None, "limit": 0.02,
+                                "flagged": None,
+                                "schema_1_fraction": old_overhead.get("fraction")}
+
+    def statistic(name):
+        if peer:
+            return None
+        aggregate = aggregates.get(name)
+        if isinstance(aggregate, dict) and _is_number(aggregate.get("median")):
+            return aggregate["median"]
+        return first.get(name)
+
+    holders = [rep["max_holders"] for rep in reps if _is_number(rep.get("max_holders"))]
+    cell["diagnostic"] = {"operations": None, "max_holders": max(holders, default=None),
+                          "violations": 0,
+                          **{name: statistic(name) for name in SCHEMA_1_STATISTICS}}
+
+    for rep in reps:
+        user, sys = rep.pop("cpu_user_ns_per_op", None), rep.pop("cpu_sys_ns_per_op", None)
+        rep["cpu_ns_per_op"] = (None if user is None and sys is None
+                                else (user or 0.0) + (sys or 0.0))
+        rep["latency_run"] = {
+            "elapsed_s": rep.get("elapsed_s"), "operations": rep.get("operations"),
+            "throughput_ops_per_s": rep.get("throughput_ops_per_s"),
+            "overhead_fraction": None,
+            "acquire_latency_ns": rep.pop("acquire_latency_ns", None),
+            "wake_latency_ns": rep.pop("wake_latency_ns", None),
+            "herd_latency_ns": None, "max_wait_ns_per_worker": None,
+            "censored_waits": None, "censored_timed": None, "censored_max_age_ns": None}
+        rep.update(ops_per_worker=None, starved=None, censored_waits=None)
+        for name in (*SCHEMA_1_STATISTICS, "max_holders", "latency_sample_every"):
+            rep.pop(name, None)
+
+    for name in ("cpu_user_per_op", "cpu_sys_per_op", *SCHEMA_1_STATISTICS):
+        aggregates.pop(name, None)
+    cpu = [rep["cpu_ns_per_op"] for rep in reps if _is_number(rep["cpu_ns_per_op"])]
+    if cpu:
+        aggregates["cpu_per_op"] = {
+            "median": statistics.median(cpu), "mean": statistics.fmean(cpu),
+            "stddev": statistics.stdev(cpu) if len(cpu) > 1 else 0.0,
+            "ci95_low": None, "ci95_high": None, "n": len(cpu), "unit": "ns"}
+    for name in LATENCY_AGGREGATES:
+        aggregate = aggregates.get(name)
+        if isinstance(aggregate, dict):
+            median = aggregate.get("median")
+            aggregate["below_timer_floor"] = (
+                median < timer_floor if _is_number(median) and timer_floor is not None
+                else None)
 
 
 def _parse_json(path):
@@ -153,16 +340,18 @@ def _check_header(path, data):
         raise ReportError(f"{path}: not a csync-bench report: {found}, "
                           f"expected \"tool\": \"{TOOL}\"")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if version not in (SCHEMA_VERSION, LEGACY_SCHEMA_VERSION) or isinstance(version, bool):
         raise ReportError(f"{path}: $.schema_version: unsupported schema_version "
-                          f"{json.dumps(version)}; these scripts read {SCHEMA_VERSION}")
+                          f"{json.dumps(version)}; these scripts read {SCHEMA_VERSION} "
+                          f"(and {LEGACY_SCHEMA_VERSION}, upgraded on load)")
     _require(path, "$", data, "context", dict)
     _require(path, "$", data, "scenario", dict)
     _require(path, "$.scenario", data["scenario"], "name", str)
     _require(path, "$", data, "results", list)
+    return version
 
 
-def _check_cell(path, index, cell):
+def _check_cell(path, index, cell, version):
     where = f"$.results[{index}]"
     if not isinstance(cell, dict):
         raise ReportError(f"{path}: {where}: expected an object, got {_json_type(cell)}")
@@ -170,6 +359,8 @@ def _check_cell(path, index, cell):
     _require(path, where, cell, "status", str)
     _require(path, where, cell, "parameters", dict)
     _require(path, f"{where}.parameters", cell["parameters"], "strategy", str)
+    if version == SCHEMA_VERSION:
+        _require(path, where, cell, "is_peer", bool)
     if cell["status"] != "ok":
         return
     _require(path, where, cell, "aggregates", dict)
@@ -178,9 +369,27 @@ def _check_cell(path, index, cell):
         if not isinstance(rep, dict):
             raise ReportError(f"{path}: {where}.repetitions[{rep_index}]: expected an "
                               f"object, got {_json_type(rep)}")
-    for name in ("acquire_latency_histogram_ns", "wake_latency_histogram_ns"):
+        if version == SCHEMA_VERSION:
+            _require(path, f"{where}.repetitions[{rep_index}]", rep, "latency_run", dict)
+    if version == SCHEMA_VERSION:
+        _check_schema_2_objects(path, where, cell)
+    for name in ("acquire_latency_histogram_ns", "wake_latency_histogram_ns",
+                 "herd_latency_histogram_ns"):
         if cell.get(name) is not None:
             _check_histogram(path, f"{where}.{name}", cell[name])
+
+
+def _check_schema_2_objects(path, where, cell):
+    """The objects plots and summaries read to mark a cell (schema 2, ok cells)."""
+    for name in ("measurement", "harness_overhead", "diagnostic"):
+        _require(path, where, cell, name, dict)
+    _require(path, f"{where}.harness_overhead", cell["harness_overhead"], "flagged", bool)
+    measurement = cell["measurement"]
+    if "latency_loop" not in measurement:
+        raise ReportError(f"{path}: {where}.measurement.latency_loop: required")
+    if measurement["latency_loop"] not in ("closed", "open"):
+        raise ReportError(f"{path}: {where}.measurement.latency_loop: expected \"closed\" "
+                          f"or \"open\", got {json.dumps(measurement['latency_loop'])}")
 
 
 def _check_histogram(path, where, histogram):
@@ -195,7 +404,8 @@ def _require(path, where, obj, key, kind):
     if key not in obj:
         raise ReportError(f"{path}: {where}.{key}: required")
     if not isinstance(obj[key], kind):
-        expected = {dict: "an object", list: "an array", str: "a string"}[kind]
+        expected = {dict: "an object", list: "an array", str: "a string",
+                    bool: "a boolean"}[kind]
         raise ReportError(f"{path}: {where}.{key}: expected {expected}, "
                           f"got {_json_type(obj[key])}")
 

@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
 """Write the small golden reports under golden/ (run after a format change).
 
-The reports follow docs/report-format.md (schema_version 1) with made-up,
+The reports follow docs/report-format.md (schema_version 2) with made-up,
 deterministic numbers chosen so that the tests know the answers: the
 baseline/candidate pair has a clear futex regression and an unchanged
-intrusive_list. Written compact, as csync-bench writes reports (read them with
+intrusive_list; the sweep has a starved cell (std_mutex_condvar at 4 threads:
+1 of 4 workers did no operation), a cell whose latencies are flagged
+(intrusive_list at 4 threads: recording cost 5 %), open-loop coroutine cells
+and broadcast cells with wake and herd latencies. `schema1-mixed.json` is a
+schema 1 report (the format before the paired runs), for the upgrade on
+load. Written compact, as csync-bench writes reports (read them with
 `python3 -m json.tool`). Regenerate: `python3 scripts/tests/make_golden.py`.
 """
 
@@ -16,7 +21,28 @@ from pathlib import Path
 GOLDEN = Path(__file__).resolve().parent / "golden"
 RUN_SETTINGS = {"duration_ms", "operations", "warmup_ms", "repetitions"}
 PEERS = {"std_counting_semaphore", "std_mutex_condvar", "futex_spin_then_block"}
-AGGREGATE_SOURCES = {  # aggregate -> (path in a repetition, unit)
+TIMER_COST_NS = 25.0
+OVERHEAD_LIMIT = 0.02
+LATENCY_SAMPLE_EVERY = 64  # the built-in value: not in a cell's parameters
+AGGREGATE_SOURCES = {  # aggregate -> (path in a repetition, unit), as harness/src/runner.cpp
+    "throughput": (("throughput_ops_per_s",), "ops/s"),
+    "acquire_p50": (("latency_run", "acquire_latency_ns", "p50"), "ns"),
+    "acquire_p99": (("latency_run", "acquire_latency_ns", "p99"), "ns"),
+    "acquire_p999": (("latency_run", "acquire_latency_ns", "p999"), "ns"),
+    "wake_p50": (("latency_run", "wake_latency_ns", "p50"), "ns"),
+    "wake_p99": (("latency_run", "wake_latency_ns", "p99"), "ns"),
+    "herd_p50": (("latency_run", "herd_latency_ns", "p50"), "ns"),
+    "herd_p99": (("latency_run", "herd_latency_ns", "p99"), "ns"),
+    "jain": (("fairness", "jain"), "index"),
+    "relative_stddev": (("fairness", "relative_stddev"), "ratio"),
+    "starved": (("starved",), "workers"),
+    "cpu_per_op": (("cpu_ns_per_op",), "ns"),
+    "wasted_cpu_per_op": (("wasted_cpu_ns_per_op",), "ns"),
+    "voluntary_switches_per_op": (("voluntary_switches_per_op",), "switches"),
+    "involuntary_switches_per_op": (("involuntary_switches_per_op",), "switches"),
+    "overhead_fraction": (("latency_run", "overhead_fraction"), "ratio"),
+}
+SCHEMA_1_AGGREGATE_SOURCES = {
     "throughput": (("throughput_ops_per_s",), "ops/s"),
     "acquire_p50": (("acquire_latency_ns", "p50"), "ns"),
     "acquire_p99": (("acquire_latency_ns", "p99"), "ns"),
@@ -47,10 +73,15 @@ def cell_name(p):
     return f"{p['workload']}/{p['strategy']}/{p['waiters']}/{where}"
 
 
-def params_of(workload, strategy, waiters, x, reps):
+def params_of(workload, strategy, waiters, x, reps, arrival="closed"):
+    """A cell's parameters as harness/src/scenario.cpp (cell_params::to_json) writes
+    them: `latency_sample_every` and `arrival` only where they are not the
+    built-in values, so the same cell has the same key in schema 1 and 2."""
     p = {"workload": workload, "strategy": strategy, "waiters": waiters, "permits": 1,
          "weight": 1, "critical_section_ns": 100, "think_ns": 200, "fairness": "default",
          "pinning": "none", "duration_ms": 100, "warmup_ms": 10, "repetitions": reps}
+    if arrival != "closed":
+        p.update(arrival=arrival, arrival_rate_per_s=100000)
     if waiters == "threads":
         p["threads"] = x
     else:
@@ -58,50 +89,78 @@ def params_of(workload, strategy, waiters, x, reps):
     return p
 
 
-def repetition(rng, throughput, latency, wake):
+def latency_summary(p50, spread):
+    """{count, min, mean, p50, ...}; `spread` scales the tail."""
+    return {"count": 1000, "min": p50 // 2, "mean": p50 * 1.2, "p50": p50,
+            "p90": p50 * (1 + spread), "p99": p50 * (1 + 4.5 * spread),
+            "p999": p50 * (1 + 14.5 * spread), "max": p50 * (1 + 50 * spread)}
+
+
+def fairness(ops):
+    total, n = sum(ops), len(ops)
+    mean = total / n
+    squares = sum(o * o for o in ops)
+    return {"jain": total * total / (n * squares) if squares else 1.0,
+            "relative_stddev": statistics.pstdev(ops) / mean if mean else 0.0,
+            "min_ops": min(ops), "max_ops": max(ops)}
+
+
+def repetition(rng, shape):
+    """One pair's throughput run, with its latency run under `latency_run`."""
     jitter = lambda: 1 + rng.uniform(-0.03, 0.03)  # noqa: E731
-    p50 = round(latency * jitter())
-    rep = {
-        "elapsed_s": 0.1, "operations": round(throughput * 0.1),
-        "throughput_ops_per_s": throughput * jitter(),
-        "acquire_latency_ns": {"count": 1000, "min": p50 // 2, "mean": p50 * 1.2, "p50": p50,
-                               "p90": p50 * 3, "p99": p50 * 10, "p999": p50 * 30,
-                               "max": p50 * 100},
-        "wake_latency_ns": None,
-        "fairness": {"jain": min(1.0, 0.97 * jitter()), "relative_stddev": 0.05,
-                     "min_ops": 90, "max_ops": 110},
-        "cpu_user_ns_per_op": 1e9 / throughput * 0.8 * jitter(),
-        "cpu_sys_ns_per_op": 1e9 / throughput * 0.2 * jitter(),
-        "wasted_cpu_ns_per_op": 1e9 / throughput * 0.5,
+    throughput = shape["throughput"] * jitter()
+    ops = round(throughput * 0.1)
+    busy = shape["workers"] - shape["starved"]
+    ops_per_worker = [round(ops / busy * jitter()) for _ in range(busy)]
+    ops_per_worker += [0] * shape["starved"]
+    ops = sum(ops_per_worker)
+    overhead = shape["overhead"] * jitter()
+    latency_throughput = throughput * (1 - overhead)
+    latency_run = {
+        "elapsed_s": 0.1, "operations": round(latency_throughput * 0.1),
+        "throughput_ops_per_s": latency_throughput,
+        "overhead_fraction": 1 - latency_throughput / throughput,
+        "acquire_latency_ns": None, "wake_latency_ns": None, "herd_latency_ns": None,
+        "max_wait_ns_per_worker": [], "censored_waits": shape["starved"],
+        "censored_timed": 0, "censored_max_age_ns": 0}
+    if shape["latency"]:
+        latency_run["acquire_latency_ns"] = latency_summary(round(shape["latency"] * jitter()), 2)
+        latency_run["max_wait_ns_per_worker"] = [shape["latency"] * 100] * shape["workers"]
+    for kind in ("wake", "herd"):
+        if shape[kind]:
+            latency_run[f"{kind}_latency_ns"] = latency_summary(round(shape[kind] * jitter()), 1)
+    cpu = 1e9 / throughput * jitter()
+    return {
+        "elapsed_s": 0.1, "operations": ops, "throughput_ops_per_s": ops / 0.1,
+        "ops_per_worker": ops_per_worker, "starved": shape["starved"],
+        "fairness": fairness(ops_per_worker), "censored_waits": shape["starved"],
+        "cpu_ns_per_op": cpu, "wasted_cpu_ns_per_op": cpu * 0.5,
         "voluntary_switches_per_op": 0.3 * jitter(),
         "involuntary_switches_per_op": 0.001 * jitter(),
-        "wakes_per_op": 0.5, "spurious_per_op": 0.0, "futile_per_op": 0.0,
-        "max_holders": 1, "latency_sample_every": 4,
+        "latency_run": latency_run,
     }
-    if wake:
-        w50 = round(wake * jitter())
-        rep["wake_latency_ns"] = {"count": 1000, "min": w50 // 2, "mean": w50 * 1.1,
-                                  "p50": w50, "p90": w50 * 2, "p99": w50 * 4,
-                                  "p999": w50 * 8, "max": w50 * 20}
-    return rep
 
 
-def aggregates(reps):
+def summary(values, unit):
+    return {"median": statistics.median(values), "mean": statistics.fmean(values),
+            "stddev": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "ci95_low": min(values), "ci95_high": max(values), "n": len(values), "unit": unit}
+
+
+def value_at(obj, path):
+    for step in path:
+        obj = obj.get(step) if isinstance(obj, dict) else None
+    return obj
+
+
+def aggregates(reps, sources, timer_floor=None):
     result = {}
-    for name, (path, unit) in AGGREGATE_SOURCES.items():
-        values = []
-        for rep in reps:
-            value = rep
-            for step in path:
-                value = value.get(step) if isinstance(value, dict) else None
-            if value is not None:
-                values.append(value)
+    for name, (path, unit) in sources.items():
+        values = [v for v in (value_at(rep, path) for rep in reps) if v is not None]
         if values:
-            result[name] = {"median": statistics.median(values),
-                            "mean": statistics.fmean(values),
-                            "stddev": statistics.stdev(values) if len(values) > 1 else 0.0,
-                            "ci95_low": min(values), "ci95_high": max(values),
-                            "n": len(values), "unit": unit}
+            result[name] = summary(values, unit)
+            if timer_floor is not None and unit == "ns" and path[0] == "latency_run":
+                result[name]["below_timer_floor"] = result[name]["median"] < timer_floor
     return result
 
 
@@ -110,41 +169,65 @@ def histogram(center):
             [center * 100, 1]]
 
 
-def ok_cell(index, params, seed, throughput, latency, wake=None):
+def ok_cell(index, params, seed, throughput, latency, wake=None, herd=None, starved=0,
+            overhead=0.005, loop="closed"):
+    """A schema 2 ok cell. `latency` None: no acquire latency (broadcast)."""
     rng = random.Random(seed)
-    reps = [repetition(rng, throughput, latency, wake) for _ in range(params["repetitions"])]
+    workers = (1 if params["workload"] == "pingpong"
+               else params.get("threads", params.get("tasks", 1)))
+    shape = {"throughput": throughput, "latency": latency, "wake": wake, "herd": herd,
+             "workers": workers, "starved": starved, "overhead": overhead}
+    reps = [repetition(rng, shape) for _ in range(params["repetitions"])]
+    peer = params["strategy"] in PEERS
+    overheads = [rep["latency_run"]["overhead_fraction"] for rep in reps]
+    fraction = summary(overheads, "ratio")
     cell = base_cell(index, params)
-    cell.update(status="ok", aggregates=aggregates(reps), repetitions=reps,
-                acquire_latency_histogram_ns=histogram(latency),
-                harness_overhead={"measured": True, "fraction": 0.01,
-                                  "estimated_fraction": 0.01, "latency_sample_every": 4,
-                                  "throughput_with_recording": throughput,
-                                  "throughput_without_recording": throughput,
-                                  "timer_cost_ns": 25.0})
+    cell.update(
+        status="ok",
+        measurement={"latency_sample_every": params.get("latency_sample_every",
+                                                         LATENCY_SAMPLE_EVERY),
+                     "latency_loop": loop, "timer_cost_ns": TIMER_COST_NS,
+                     "timer_floor_ns": 2 * TIMER_COST_NS},
+        harness_overhead={"fraction": fraction, "min": min(overheads), "max": max(overheads),
+                          "limit": OVERHEAD_LIMIT,
+                          "flagged": fraction["median"] > OVERHEAD_LIMIT},
+        diagnostic={"operations": round(throughput * 0.1), "max_holders": 1, "violations": 0,
+                    "wakes_per_op": None if peer else 0.5,
+                    "spurious_per_op": None if peer else 0.0,
+                    "futile_per_op": None if peer else 0.0},
+        aggregates=aggregates(reps, AGGREGATE_SOURCES, 2 * TIMER_COST_NS),
+        acquire_latency_histogram_ns=histogram(latency) if latency else [])
     if wake:
         cell["wake_latency_histogram_ns"] = histogram(wake)
-    if params["strategy"] not in PEERS:
+    if herd:
+        cell["herd_latency_histogram_ns"] = histogram(herd)
+    cell["repetitions"] = reps
+    if not peer:
         cell["throughput_vs_peers"] = {}
     return cell
 
 
-def base_cell(index, params):
+def base_cell(index, params, schema=2):
     threads = params.get("threads", params.get("loops", 1))
-    return {"cell": index, "name": cell_name(params),
+    cell = {"cell": index, "name": cell_name(params),
             "key": canonical(params, RUN_SETTINGS),
             "point": canonical(params, RUN_SETTINGS | {"strategy", "fairness", "spin_budget"}),
-            "parameters": params, "worker_threads": threads, "oversubscribed": threads > 2}
+            "parameters": params}
+    if schema == 2:
+        cell["is_peer"] = params["strategy"] in PEERS
+    cell.update(worker_threads=threads, oversubscribed=threads > 2)
+    return cell
 
 
-def not_ok_cell(index, params, status, reason):
-    cell = base_cell(index, params)
+def not_ok_cell(index, params, status, reason, schema=2):
+    cell = base_cell(index, params, schema)
     cell.update(status=status, reason=reason)
     return cell
 
 
-def report(name, host, cells, reps):
+def report(name, host, cells, reps, schema=2):
     return {
-        "schema_version": 1, "tool": "csync-bench",
+        "schema_version": schema, "tool": "csync-bench",
         "context": {"host": host, "platform": "linux", "emulator": None, "machine": "x86_64",
                     "cpu_model": "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz",
                     "cpus_online": 2, "cpus_allowed": 2, "kernel": "Linux 6.1.0 #1 SMP",
@@ -157,7 +240,7 @@ def report(name, host, cells, reps):
                                      "this is not a Windows build",
                              "wait_completion_packet": "unavailable: I/O completion ports are "
                                                        "a Windows API; this is not a Windows build"},
-                    "loop_backend": "io_uring", "timer_cost_ns": 25.0},
+                    "loop_backend": "io_uring", "timer_cost_ns": TIMER_COST_NS},
         "scenario": {"name": name, "description": "golden test report",
                      "path": f"scenarios/{name}.json", "hash": "0000000000000000"},
         "run": {"seed": 1, "quick": False, "smoke": False, "repetitions_override": reps,
@@ -168,18 +251,28 @@ def report(name, host, cells, reps):
 
 
 def sweep():
-    """Semaphore sweep, 5 repetitions: thread and coroutine groups, two cells not ok."""
+    """5 repetitions: a closed-loop semaphore thread sweep (std_mutex_condvar starved
+    at 4 threads, intrusive_list's latencies flagged at 4 threads), an open-loop
+    coroutine sweep, a broadcast sweep (wake and herd latencies, no acquire), and
+    two cells not ok."""
     cells = []
     speed = {"futex": 2e6, "intrusive_list": 1e6, "std_mutex_condvar": 0.8e6}
     for threads in (1, 2, 4):
         for strategy, throughput in speed.items():
             params = params_of("semaphore", strategy, "threads", threads, 5)
+            starved = 1 if (strategy, threads) == ("std_mutex_condvar", 4) else 0
+            overhead = 0.05 if (strategy, threads) == ("intrusive_list", 4) else 0.005
             cells.append(ok_cell(len(cells), params, len(cells), throughput / threads**0.3,
-                                 200 * threads))
+                                 200 * threads, starved=starved, overhead=overhead))
     for tasks in (8, 64):
         for strategy in ("futex", "intrusive_list"):
-            params = params_of("semaphore", strategy, "coroutines", tasks, 5)
-            cells.append(ok_cell(len(cells), params, len(cells), 1e6, 50 * tasks))
+            params = params_of("semaphore", strategy, "coroutines", tasks, 5, arrival="poisson")
+            cells.append(ok_cell(len(cells), params, len(cells), 1e6, 50 * tasks, loop="open"))
+    for threads in (2, 4):
+        for strategy in ("futex", "std_mutex_condvar"):
+            params = params_of("broadcast", strategy, "threads", threads, 5)
+            cells.append(ok_cell(len(cells), params, len(cells), 5e4, None,
+                                 wake=3000 * threads, herd=9000 * threads))
     cells.append(not_ok_cell(len(cells), params_of("semaphore", "std_counting_semaphore",
                                                    "threads", 4, 5), "failed",
                              "1 workers were still blocked long after the stop: a lost wake-up"))
@@ -202,8 +295,71 @@ def pingpong(candidate):
             throughput, wake = throughput * 0.7, wake * 1.4
         params = params_of("pingpong", strategy, "threads", 2, reps)
         seed = 1000 * candidate + len(cells)
-        cells.append(ok_cell(len(cells), params, seed, throughput, wake, wake=wake))
+        cells.append(ok_cell(len(cells), params, seed, throughput, 2 * wake, wake=wake))
     return report("pingpong", "golden-b" if candidate else "golden-a", cells, reps)
+
+
+# --- schema 1 (one run per repetition; latencies sampled inside it) ----------------
+
+def schema_1_repetition(rng, throughput, latency, wake, peer):
+    jitter = lambda: 1 + rng.uniform(-0.03, 0.03)  # noqa: E731
+    p50 = round(latency * jitter())
+    rep = {
+        "elapsed_s": 0.1, "operations": round(throughput * 0.1),
+        "throughput_ops_per_s": throughput * jitter(),
+        "acquire_latency_ns": latency_summary(p50, 2),
+        "wake_latency_ns": None,
+        "fairness": {"jain": min(1.0, 0.97 * jitter()), "relative_stddev": 0.05,
+                     "min_ops": 90, "max_ops": 110},
+        "cpu_user_ns_per_op": 1e9 / throughput * 0.8 * jitter(),
+        "cpu_sys_ns_per_op": 1e9 / throughput * 0.2 * jitter(),
+        "wasted_cpu_ns_per_op": 1e9 / throughput * 0.5,
+        "voluntary_switches_per_op": 0.3 * jitter(),
+        "involuntary_switches_per_op": 0.001 * jitter(),
+        "wakes_per_op": 0.0 if peer else 0.5, "spurious_per_op": 0.0, "futile_per_op": 0.0,
+        "max_holders": 1, "latency_sample_every": 4,
+    }
+    if wake:
+        rep["wake_latency_ns"] = latency_summary(round(wake * jitter()), 1)
+    return rep
+
+
+def schema_1_ok_cell(index, params, seed, throughput, latency, wake=None):
+    rng = random.Random(seed)
+    peer = params["strategy"] in PEERS
+    reps = [schema_1_repetition(rng, throughput, latency, wake, peer)
+            for _ in range(params["repetitions"])]
+    cell = base_cell(index, params, schema=1)
+    cell.update(status="ok", aggregates=aggregates(reps, SCHEMA_1_AGGREGATE_SOURCES),
+                repetitions=reps, acquire_latency_histogram_ns=histogram(latency),
+                harness_overhead={"measured": True, "fraction": 0.03,
+                                  "estimated_fraction": 0.01, "latency_sample_every": 4,
+                                  "throughput_with_recording": throughput * 0.97,
+                                  "throughput_without_recording": throughput,
+                                  "timer_cost_ns": 30.0})
+    if wake:
+        cell["wake_latency_histogram_ns"] = histogram(wake)
+    if not peer:
+        cell["throughput_vs_peers"] = {}
+    return cell
+
+
+def schema_1():
+    """A schema 1 report, 3 repetitions: a semaphore thread sweep of futex and the
+    std_mutex_condvar peer (the same keys as the sweep's cells), a pingpong futex
+    cell (wake latency), one cell not ok."""
+    cells = []
+    for threads in (1, 2):
+        for strategy, throughput in (("futex", 2e6), ("std_mutex_condvar", 0.8e6)):
+            params = params_of("semaphore", strategy, "threads", threads, 3)
+            cells.append(schema_1_ok_cell(len(cells), params, 500 + len(cells), throughput,
+                                          200 * threads))
+    cells.append(schema_1_ok_cell(len(cells), params_of("pingpong", "futex", "threads", 2, 3),
+                                  500 + len(cells), 1e5, 10000, wake=5000))
+    cells.append(not_ok_cell(len(cells), params_of("semaphore", "uring_futex", "threads", 2, 3),
+                             "unavailable", "unavailable: io_uring futex not supported",
+                             schema=1))
+    return report("schema1-mixed", "golden-old", cells, None, schema=1)
 
 
 def gbench():
@@ -226,7 +382,8 @@ def rounded(value):
 
 def main():
     outputs = {"sweep-5reps.json": sweep(), "pingpong-baseline.json": pingpong(False),
-               "pingpong-candidate.json": pingpong(True), "gbench.json": gbench()}
+               "pingpong-candidate.json": pingpong(True), "schema1-mixed.json": schema_1(),
+               "gbench.json": gbench()}
     for name, data in outputs.items():
         (GOLDEN / name).write_text(json.dumps(rounded(data), separators=(",", ":")) + "\n")
     (GOLDEN / "not-json.txt").write_text("csync-bench: this is a log, not a report\n")

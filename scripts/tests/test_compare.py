@@ -4,9 +4,13 @@ import pytest
 
 from csync_report import load_report
 from csync_report.compare import (
-    compare_reports, format_comparison, geomean_by_strategy, regressions, warnings)
+    METRICS, compare_reports, format_comparison, geomean_by_strategy, regressions, samples,
+    warnings)
+from csync_report.report import LEGACY_NOTE
 
 FUTEX = "pingpong/futex/threads/threads:2"
+STARVED_CELL = "semaphore/std_mutex_condvar/threads/threads:4"
+FLAGGED_CELL = "semaphore/intrusive_list/threads/threads:4"
 
 
 @pytest.fixture
@@ -55,10 +59,29 @@ def test_geometric_mean_per_strategy(pair):
     assert means["futex"][0] == pytest.approx(0.7, abs=0.03) and means["futex"][1] == 1
 
 
+def test_the_schema_2_metric_set():
+    assert set(METRICS) == {
+        "throughput", "acquire_p50", "acquire_p99", "acquire_p999", "wake_p50", "wake_p99",
+        "herd_p50", "herd_p99", "jain", "relative_stddev", "starved", "cpu_per_op",
+        "wasted_cpu_per_op", "voluntary_switches_per_op", "involuntary_switches_per_op",
+        "overhead_fraction"}
+    assert METRICS["wake_p50"].is_latency and METRICS["herd_p99"].is_latency
+    assert not METRICS["overhead_fraction"].is_latency and not METRICS["throughput"].is_latency
+
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+def test_every_metric_has_samples_and_an_aggregate(golden, metric):
+    report = load_report(golden("sweep-5reps.json"))
+    cells = [c for c in report.ok_cells() if metric in c["aggregates"]]
+    assert cells  # the sweep has every metric somewhere
+    for cell in cells:
+        assert len(samples(cell, METRICS[metric])) == cell["aggregates"][metric]["n"]
+
+
 def test_report_against_itself(golden):
     report = load_report(golden("sweep-5reps.json"))
     comparison = compare_reports(report, report)
-    assert len(comparison.cells) == 13
+    assert len(comparison.cells) == 17
     assert all(c.ratio == 1.0 and c.p_value == 1.0 for c in comparison.cells)
     assert [name for name, _ in comparison.not_compared] == [
         "semaphore/std_counting_semaphore/threads/threads:4",
@@ -68,11 +91,76 @@ def test_report_against_itself(golden):
 
 def test_metric_missing_from_cells(golden):
     report = load_report(golden("sweep-5reps.json"))
-    comparison = compare_reports(report, report, "wake_p50")
-    assert comparison.cells == []
+    comparison = compare_reports(report, report, "acquire_p50")
+    assert [c.name for c in comparison.cells if c.name.startswith("broadcast")] == []
     reasons = [why for _, why in comparison.not_compared if "status" not in why]
-    assert len(reasons) == 13 and all("no wake_p50 in the baseline" == r for r in reasons)
+    assert len(reasons) == 4 and all("no acquire_p50 in the baseline" == r for r in reasons)
+    pingpong = load_report(golden("pingpong-baseline.json"))
+    comparison = compare_reports(pingpong, pingpong, "herd_p50")
+    assert comparison.cells == [] and len(comparison.not_compared) == 4
     assert "no cells were compared" in warnings(comparison)
+
+
+def test_metric_missing_on_one_side_is_a_note(pair):
+    baseline, candidate = pair
+    futex = next(c for c in candidate.cells if c["name"] == FUTEX)
+    del futex["aggregates"]["cpu_per_op"]
+    comparison = compare_reports(baseline, candidate, "cpu_per_op")
+    assert (FUTEX, "no cpu_per_op in the candidate") in comparison.not_compared
+    assert len(comparison.cells) == 2
+    text = format_comparison(comparison, baseline, candidate)
+    assert f"  {FUTEX}: no cpu_per_op in the candidate" in text
+
+
+def test_starved_and_flagged_cells_are_noted(golden):
+    report = load_report(golden("sweep-5reps.json"))
+    throughput = {c.name: c for c in compare_reports(report, report).cells}
+    assert throughput[STARVED_CELL].notes == ("baseline starved 1 of 4",
+                                              "candidate starved 1 of 4")
+    assert throughput[FLAGGED_CELL].notes == ()  # throughput is not a latency
+    latency = compare_reports(report, report, "acquire_p99")
+    notes = {c.name: c.notes for c in latency.cells if c.notes}
+    assert notes == {STARVED_CELL: ("baseline starved 1 of 4", "candidate starved 1 of 4"),
+                     FLAGGED_CELL: ("baseline latency flagged", "candidate latency flagged")}
+    text = format_comparison(latency, report, report)
+    row = next(line for line in text.splitlines() if line.startswith(FLAGGED_CELL))
+    assert row.endswith("[baseline latency flagged; candidate latency flagged]")
+    assert "latency flagged = latency recording cost > 2 %" in text
+
+
+def test_schema_1_reports_compare_with_notes(golden):
+    old = load_report(golden("schema1-mixed.json"))
+    comparison = compare_reports(old, old, "cpu_per_op")
+    assert len(comparison.cells) == 5  # cpu_per_op = user + sys, upgraded on load
+    assert all(c.ratio == 1.0 for c in comparison.cells)
+    text = format_comparison(comparison, old, old)
+    assert f"note: {old.path}: {LEGACY_NOTE}" in text
+    # A metric schema 1 did not record: skipped with a note, not a crash.
+    starved = compare_reports(old, old, "starved")
+    assert starved.cells == []
+    reasons = {why for _, why in starved.not_compared if "status" not in why}
+    assert reasons == {"no starved in the baseline (a schema 1 report)"}
+
+
+def test_schema_1_against_schema_2(golden):
+    old, new = load_report(golden("schema1-mixed.json")), load_report(golden("sweep-5reps.json"))
+    comparison = compare_reports(old, new)
+    assert comparison.legacy == {"baseline": 1}
+    # Keys leave out parameters at their built-in values, so the cells match.
+    assert [c.name for c in comparison.cells] == [
+        "semaphore/futex/threads/threads:1", "semaphore/futex/threads/threads:2",
+        "semaphore/std_mutex_condvar/threads/threads:1",
+        "semaphore/std_mutex_condvar/threads/threads:2"]
+    assert any("the baseline is a schema 1 report and the other one is not" in w
+               for w in warnings(comparison))
+    cpu = compare_reports(old, new, "cpu_per_op")
+    assert len(cpu.cells) == 4
+    starved = compare_reports(old, new, "starved")
+    assert starved.cells == []
+    assert ("semaphore/futex/threads/threads:1",
+            "no starved in the baseline (a schema 1 report)") in starved.not_compared
+    text = format_comparison(starved, old, new)
+    assert f"note: {old.path}: {LEGACY_NOTE}" in text and f"note: {new.path}" not in text
 
 
 def test_no_weak_warning_with_nine_repetitions(pair):
@@ -83,6 +171,7 @@ def test_formatted_output(pair):
     text = format_comparison(compare_reports(*pair), *pair)
     assert "context differs: host: golden-a -> golden-b" in text
     assert "higher is better" in text
+    assert "note:" not in text and "notes:" not in text
     futex_row = next(line for line in text.splitlines() if line.startswith(FUTEX))
     assert futex_row.endswith("worse")
 
@@ -116,6 +205,20 @@ def test_cli_fail_above(run_script, golden):
     assert "no cell worse by more than 50%" in passed.stdout
     latency = run_script(*args, "--metric", "wake_p50", "--fail-above", "10")
     assert latency.returncode == 1 and f"REGRESSION {FUTEX}: wake_p50" in latency.stdout
+    cpu = run_script(*args, "--metric", "cpu_per_op", "--fail-above", "10")
+    assert cpu.returncode == 1 and f"REGRESSION {FUTEX}: cpu_per_op" in cpu.stdout
+
+
+def test_cli_schema_1_report(run_script, golden):
+    old = golden("schema1-mixed.json")
+    result = run_script("compare.py", old, old, "--metric", "starved")
+    assert result.returncode == 0, result.stderr
+    assert "schema 1 report: measured with the old instrument" in result.stdout
+    assert "no starved in the baseline (a schema 1 report)" in result.stdout
+    assert "no cells were compared" in result.stderr
+    mixed = run_script("compare.py", old, golden("sweep-5reps.json"))
+    assert mixed.returncode == 0
+    assert "the baseline is a schema 1 report" in mixed.stderr
 
 
 def test_cli_improvement_does_not_fail(run_script, golden):
@@ -148,6 +251,10 @@ def test_cli_bad_input_exits_2(run_script, golden, bad, expected):
 def test_cli_help_and_bad_threshold(run_script, golden):
     result = run_script("compare.py", "--help")
     assert result.returncode == 0 and "--fail-above" in result.stdout
+    assert "cpu_per_op" in result.stdout and "cpu_user_per_op" not in result.stdout
+    removed = run_script("compare.py", golden("pingpong-baseline.json"),
+                         golden("pingpong-candidate.json"), "--metric", "wakes_per_op")
+    assert removed.returncode == 2 and "invalid choice: 'wakes_per_op'" in removed.stderr
     path = golden("pingpong-baseline.json")
     bad = run_script("compare.py", path, path, "--fail-above", "-5")
     assert bad.returncode == 2 and "percentage >= 0" in bad.stderr

@@ -1,25 +1,176 @@
-"""plot: grouping, helpers, and plot.py writing PNG and SVG files."""
+"""plot: grouping, marks, helpers, and plot.py writing PNG and SVG files.
+
+The marks are tested through what the figures hold (legend labels, titles,
+footnotes, the points a ring is drawn on), not through pixels.
+"""
 
 import pytest
 
 from csync_report import load_report
 from csync_report.plot import (
-    build_groups, ccdf, duration_label, pick_ccdf_point, report_labels, short_number)
+    Plotter, build_groups, ccdf, cell_rings, colour, duration_label, loop_label,
+    pick_ccdf_point, report_labels, short_number)
+from csync_report.report import LEGACY_NOTE
 
 THREADS_GROUP = "semaphore_threads_cs-100_permits-1_pin-none_think-200_weight-1"
-TASKS_GROUP = "semaphore_coroutines_cs-100_hold-yield_loops-2_permits-1_pin-none_think-200_weight-1"
+TASKS_GROUP = ("semaphore_coroutines_arrival-poisson_rate-100000_cs-100_hold-yield_loops-2"
+               "_permits-1_pin-none_think-200_weight-1")
+BROADCAST_GROUP = "broadcast_threads_cs-100_permits-1_pin-none_think-200_weight-1"
 FIGURES = ("throughput", "latency", "fairness", "cpu-switches")
+STARVED = "starved: 1 of 4 workers did no operation"
+FLAGGED = "latency recording cost > 2 %"
+
+
+def sweep_groups(golden):
+    report = load_report(golden("sweep-5reps.json"))
+    return Plotter([report], ("png",)), {g.slug(): g for g in build_groups([report])}
+
+
+def legend(fig):
+    (box,) = fig.legends
+    return [text.get_text() for text in box.get_texts()]
+
+
+def footnotes(fig):
+    """The figure's footnotes, unwrapped."""
+    return " ".join(" ".join(t.get_text().split()) for t in fig.texts
+                    if t.get_gid() == "footnotes")
+
+
+def rings(ax, label):
+    """The points of the rings labelled `label` in one panel."""
+    found = [c for c in ax.collections if c.get_label() == label]
+    return [tuple(xy) for c in found for xy in c.get_offsets()]
 
 
 def test_groups_put_peers_with_csync_and_split_waiters(golden):
     groups = build_groups([load_report(golden("sweep-5reps.json"))])
-    assert [g.slug() for g in groups] == [TASKS_GROUP, THREADS_GROUP]
-    tasks, threads = groups
+    assert [g.slug() for g in groups] == [BROADCAST_GROUP, TASKS_GROUP, THREADS_GROUP]
+    broadcast, tasks, threads = groups
     assert tasks.x_name == "tasks" and tasks.xs() == [8, 64]
     assert threads.x_name == "threads" and threads.xs() == [1, 2, 4]
+    assert broadcast.xs() == [2, 4]
     # csync strategies in catalog order, then the peer; the not-ok cells are left out.
     assert [line.strategy for line in threads.lines.values()] == [
         "intrusive_list", "futex", "std_mutex_condvar"]
+    assert [line.peer for line in threads.lines.values()] == [False, False, True]
+
+
+def test_peers_come_from_the_cells_is_peer(golden):
+    report = load_report(golden("sweep-5reps.json"))
+    for cell in report.cells:
+        strategy = cell["parameters"]["strategy"]
+        if strategy == "futex":  # a csync strategy no list knows
+            cell["parameters"]["strategy"] = "brand_new_strategy"
+        if strategy == "intrusive_list":  # and a peer with a csync-like name
+            cell["is_peer"] = True
+    plotter = Plotter([report], ("png",))
+    threads = next(g for g in build_groups([report]) if g.slug() == THREADS_GROUP)
+    lines = list(threads.lines.values())
+    # csync first; then the known peer, then the one no list knows.
+    assert [(line.strategy, line.peer) for line in lines] == [
+        ("brand_new_strategy", False), ("std_mutex_condvar", True), ("intrusive_list", True)]
+    labels = ["brand_new_strategy", "std_mutex_condvar (peer)", "intrusive_list (peer)"]
+    assert [plotter.line_label(threads, line) for line in lines] == labels
+    styles = [plotter.style(threads, line) for line in lines]
+    assert [s["linestyle"] for s in styles] == ["-", "--", "--"]
+    assert styles[0]["color"].startswith("tab:") and styles[2]["color"][0].isdigit()
+    assert colour("brand_new_strategy", False) == styles[0]["color"]  # stable
+    assert legend(plotter.throughput_figure(threads))[:3] == labels
+
+
+def test_starved_cells_are_ringed_in_throughput_figures(golden):
+    plotter, groups = sweep_groups(golden)
+    threads = groups[THREADS_GROUP]
+    starved = threads.lines[(0, "std_mutex_condvar", "")].cells[4]
+    assert cell_rings(starved, ("starved", "flagged")) == [("starved", STARVED)]
+    for figure in (plotter.throughput_figure, plotter.fairness_figure, plotter.cost_figure):
+        fig = figure(threads)
+        assert STARVED in legend(fig) and FLAGGED not in legend(fig)
+        assert "hatched ring: starved cell" in footnotes(fig)
+    fig = plotter.throughput_figure(threads)
+    ((x, y),) = rings(fig.axes[0], STARVED)
+    assert 4 < x < 5  # the peer's point, dodged right of x = 4
+    assert y == pytest.approx(starved["aggregates"]["throughput"]["median"] * 1e-6)
+    # No figure of a group without starved cells says anything about them.
+    tasks_fig = plotter.throughput_figure(groups[TASKS_GROUP])
+    assert STARVED not in legend(tasks_fig) and footnotes(tasks_fig) == ""
+
+
+def test_flagged_latencies_are_ringed_and_footnoted(golden):
+    plotter, groups = sweep_groups(golden)
+    threads = groups[THREADS_GROUP]
+    flagged = threads.lines[(0, "intrusive_list", "")].cells[4]
+    assert cell_rings(flagged, ("starved", "flagged")) == [("flagged", FLAGGED)]
+    fig = plotter.latency_figure(threads)
+    assert FLAGGED in legend(fig) and STARVED not in legend(fig)
+    assert footnotes(fig).startswith("red ring: latency recording cost > 2 %")
+    assert "harness_overhead.flagged" in footnotes(fig)
+    for ax in fig.axes:  # every latency panel rings the one flagged point
+        ((x, _),) = rings(ax, FLAGGED)
+        assert 3 < x < 4  # intrusive_list, dodged left of x = 4
+    # Throughput runs record no latency: nothing to flag there.
+    assert FLAGGED not in legend(plotter.throughput_figure(threads))
+    # The CCDF at 4 threads names the flagged line in its footnote.
+    ccdf_fig = plotter.ccdf_figure(threads, 4)
+    assert "latency recording cost > 2 % (intrusive_list)" in footnotes(ccdf_fig)
+    assert footnotes(plotter.ccdf_figure(threads, 2)) == ""
+
+
+def test_latency_figures_name_the_loop(golden):
+    plotter, groups = sweep_groups(golden)
+    assert loop_label(groups[THREADS_GROUP]) == "closed-loop"
+    assert loop_label(groups[TASKS_GROUP]) == "open-loop"
+    closed = plotter.latency_figure(groups[THREADS_GROUP])
+    assert [ax.get_title() for ax in closed.axes] == [
+        "acquire latency p50 (closed-loop)", "acquire latency p99 (closed-loop)"]
+    opened = plotter.ccdf_figure(groups[TASKS_GROUP], 64)
+    assert opened.axes[0].get_title() == "P(acquire latency ≥ x), open-loop"
+    assert opened.axes[0].get_xlabel() == "open-loop latency"
+
+
+def test_broadcast_draws_wake_and_herd_latency(golden):
+    plotter, groups = sweep_groups(golden)
+    broadcast = groups[BROADCAST_GROUP]
+    fig = plotter.latency_figure(broadcast)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "wake latency p50 (closed-loop)", "wake latency p99 (closed-loop)",
+        "herd latency p50 (closed-loop)", "herd latency p99 (closed-loop)"]
+    ccdf_fig = plotter.ccdf_figure(broadcast, 4)
+    assert [ax.get_title() for ax in ccdf_fig.axes] == [
+        "P(wake latency ≥ x), closed-loop", "P(herd latency ≥ x), closed-loop"]
+
+
+def test_cpu_figure_shows_cpu_and_wasted(golden):
+    plotter, groups = sweep_groups(golden)
+    threads = groups[THREADS_GROUP]
+    fig = plotter.cost_figure(threads)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "CPU per op, user + sys", "wasted CPU per op (CPU − busy work)",
+        "context switches per op, vol. + invol."]
+    futex = threads.lines[(0, "futex", "")]
+    futex_cpu = next(bars.lines[0] for bars in fig.axes[0].containers
+                     if bars.get_label() == "futex")
+    assert list(futex_cpu.get_ydata()) == pytest.approx(
+        [c["aggregates"]["cpu_per_op"]["median"] for _, c in futex.points()])
+
+
+def test_schema_1_figures_carry_the_legacy_note(golden):
+    old = load_report(golden("schema1-mixed.json"))
+    plotter = Plotter([old], ("png",))
+    for group in build_groups([old]):
+        for _, fig in plotter.figures(group):
+            assert footnotes(fig) == LEGACY_NOTE
+    # With several reports the note says which one it is about; a schema 1 and a
+    # schema 2 report of the same cells share figures.
+    new = load_report(golden("sweep-5reps.json"))
+    both = Plotter([old, new], ("png",))
+    groups = {g.slug(): g for g in build_groups([old, new])}
+    assert groups[THREADS_GROUP].reports() == [0, 1]
+    notes = footnotes(both.throughput_figure(groups[THREADS_GROUP]))
+    assert notes.startswith("hatched ring: starved cell")
+    assert notes.endswith(f"golden-old: {LEGACY_NOTE}")
+    assert footnotes(both.throughput_figure(groups[TASKS_GROUP])) == ""
 
 
 def test_reports_with_matching_groups_share_figures(golden):
@@ -43,7 +194,7 @@ def test_a_run_under_wine_never_shares_figures_with_native_ones(golden):
     assert len({g.slug() for g in groups}) == 2  # no file overwrites another
 
 
-def test_null_switch_counts_are_no_value(golden):
+def test_null_switch_counts_are_no_value():
     from csync_report.plot import median_of_sums
     cell = {"repetitions": [{"voluntary_switches_per_op": None,
                              "involuntary_switches_per_op": None}] * 3}
@@ -84,9 +235,10 @@ def test_plot_writes_png_and_svg(run_script, golden, tmp_path):
     result = run_script("plot.py", golden("sweep-5reps.json"), "-o", tmp_path)
     assert result.returncode == 0, result.stderr
     expected = {f"{group}_{figure}.{fmt}"
-                for group in (THREADS_GROUP, TASKS_GROUP)
+                for group in (THREADS_GROUP, TASKS_GROUP, BROADCAST_GROUP)
                 for figure in FIGURES for fmt in ("png", "svg")}
     expected |= {f"{THREADS_GROUP}_ccdf-threads-4.{fmt}" for fmt in ("png", "svg")}
+    expected |= {f"{BROADCAST_GROUP}_ccdf-threads-4.{fmt}" for fmt in ("png", "svg")}
     expected |= {f"{TASKS_GROUP}_ccdf-tasks-64.{fmt}" for fmt in ("png", "svg")}
     assert {p.name for p in tmp_path.iterdir()} == expected
     png = tmp_path / f"{THREADS_GROUP}_throughput.png"
@@ -97,6 +249,24 @@ def test_plot_writes_png_and_svg(run_script, golden, tmp_path):
     assert ("skipped semaphore/std_counting_semaphore/threads/threads:4: failed"
             in result.stdout)
     assert "skipped semaphore/uring_futex/threads/threads:2: unavailable" in result.stdout
+    assert (f"semaphore/std_mutex_condvar/threads/threads:4: {STARVED}" in result.stdout)
+    assert ("semaphore/intrusive_list/threads/threads:4: latency recording cost > 2 % "
+            "(median 4.9 %): its latencies are flagged" in result.stdout)
+    assert "schema 1" not in result.stdout
+    throughput_svg = (tmp_path / f"{THREADS_GROUP}_throughput.svg").read_text()
+    assert STARVED in throughput_svg
+    latency_svg = (tmp_path / f"{THREADS_GROUP}_latency.svg").read_text()
+    assert "closed-loop" in latency_svg and "latency recording cost" in latency_svg
+
+
+def test_plot_schema_1_report(run_script, golden, tmp_path):
+    result = run_script("plot.py", golden("schema1-mixed.json"), "-o", tmp_path,
+                        "--format", "png")
+    assert result.returncode == 0, result.stderr
+    assert f"note: {LEGACY_NOTE}" in result.stdout
+    assert "starved" not in result.stdout and "flagged" not in result.stdout
+    names = {p.name for p in tmp_path.iterdir()}
+    assert len(names) == 10  # semaphore and pingpong: 4 figures and a CCDF each
 
 
 def test_plot_two_reports_png_only_ccdf_at(run_script, golden, tmp_path):
@@ -106,6 +276,7 @@ def test_plot_two_reports_png_only_ccdf_at(run_script, golden, tmp_path):
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert all(name.endswith(".png") for name in names) and len(names) == 5
+    assert "starved" not in result.stdout and "flagged" not in result.stdout
     assert any(name.endswith("_ccdf-threads-2.png") for name in names)  # the only x
 
 

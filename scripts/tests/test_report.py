@@ -1,12 +1,15 @@
 """Loading and validation: a file that is not a report fails with a message
-naming the file and what is wrong."""
+naming the file and what is wrong; schema 2 is read as it is, schema 1 is
+upgraded to its shape."""
 
 import json
 
 import pytest
 
 from csync_report import ReportError, load_report
-from csync_report.report import cell_id, is_peer, short_cpu_model, x_parameter
+from csync_report.report import (
+    LEGACY_NOTE, cell_id, is_peer, latency_flagged, latency_loop, short_cpu_model,
+    starved_label, starved_workers, x_parameter)
 
 
 def error_for(path):
@@ -17,22 +20,110 @@ def error_for(path):
     return message
 
 
-def write_variant(tmp_path, golden, change):
-    """A copy of the sweep report with `change(data)` applied."""
-    data = json.loads(golden("sweep-5reps.json").read_text())
+def write_variant(tmp_path, golden, change, name="sweep-5reps.json"):
+    """A copy of a golden report (the sweep) with `change(data)` applied."""
+    data = json.loads(golden(name).read_text())
     change(data)
     path = tmp_path / "variant.json"
     path.write_text(json.dumps(data))
     return path
 
 
+def by_name(report):
+    return {c["name"]: c for c in report.cells}
+
+
 def test_loads_golden_report(golden):
     report = load_report(golden("sweep-5reps.json"))
     assert report.scenario_name == "tiny-sweep"
     assert report.host == "golden-a"
-    assert len(report.cells) == 15
+    assert len(report.cells) == 19
     assert [c["status"] for c in report.not_ok_cells()] == ["failed", "unavailable"]
     assert "tiny-sweep" in report.describe() and "Intel Xeon Gold 6148" in report.describe()
+    assert report.legacy_schema is None and report.legacy_note is None
+    assert report.data["schema_version"] == 2
+
+
+def test_schema_2_is_read_as_it_is(golden):
+    path = golden("sweep-5reps.json")
+    raw = json.loads(path.read_text())
+    report = load_report(path)
+    assert report.data == raw  # nothing rewritten
+    cells = by_name(report)
+    condvar = cells["semaphore/std_mutex_condvar/threads/threads:4"]
+    assert condvar["is_peer"] and is_peer(condvar)
+    assert condvar["diagnostic"]["wakes_per_op"] is None  # a peer: no statistics hook
+    assert starved_workers(condvar) == (1, 4)
+    assert starved_label(condvar) == "starved: 1 of 4 workers did no operation"
+    assert not latency_flagged(condvar) and latency_loop(condvar) == "closed"
+    flagged = cells["semaphore/intrusive_list/threads/threads:4"]
+    assert latency_flagged(flagged) and starved_label(flagged) is None
+    assert flagged["harness_overhead"]["fraction"]["median"] > 0.02
+    assert latency_loop(cells["semaphore/futex/coroutines/tasks:8/loops:2"]) == "open"
+    broadcast = cells["broadcast/futex/threads/threads:4"]
+    assert {"wake_p50", "herd_p50", "herd_p99"} <= broadcast["aggregates"].keys()
+    assert "acquire_p50" not in broadcast["aggregates"]
+    assert broadcast["aggregates"]["herd_p50"]["below_timer_floor"] is False
+    assert broadcast["herd_latency_histogram_ns"]
+    # A not-ok cell says whether it is a peer too.
+    failed = cells["semaphore/std_counting_semaphore/threads/threads:4"]
+    assert failed["status"] == "failed" and is_peer(failed)
+
+
+def test_schema_1_is_upgraded(golden):
+    report = load_report(golden("schema1-mixed.json"))
+    assert report.legacy_schema == 1 and report.legacy_note == LEGACY_NOTE
+    assert "old instrument" in LEGACY_NOTE and "schema 1" in LEGACY_NOTE
+    assert report.data["schema_version"] == 2
+    raw = {c["name"]: c for c in json.loads(golden("schema1-mixed.json").read_text())["results"]}
+    cells = by_name(report)
+    assert all("is_peer" in c for c in report.cells)
+    assert [n for n, c in cells.items() if c["is_peer"]] == [
+        "semaphore/std_mutex_condvar/threads/threads:1",
+        "semaphore/std_mutex_condvar/threads/threads:2"]
+
+    name = "pingpong/futex/threads/threads:2"
+    cell, old = cells[name], raw[name]
+    for rep, old_rep in zip(cell["repetitions"], old["repetitions"]):
+        run = rep["latency_run"]
+        assert run["acquire_latency_ns"] == old_rep["acquire_latency_ns"]
+        assert run["wake_latency_ns"] == old_rep["wake_latency_ns"]
+        assert run["herd_latency_ns"] is None and run["overhead_fraction"] is None
+        assert run["throughput_ops_per_s"] == old_rep["throughput_ops_per_s"]
+        assert rep["cpu_ns_per_op"] == pytest.approx(
+            old_rep["cpu_user_ns_per_op"] + old_rep["cpu_sys_ns_per_op"])
+        assert rep["starved"] is None and rep["ops_per_worker"] is None
+        for gone in ("acquire_latency_ns", "wake_latency_ns", "cpu_user_ns_per_op",
+                     "cpu_sys_ns_per_op", "wakes_per_op", "spurious_per_op", "futile_per_op",
+                     "max_holders", "latency_sample_every"):
+            assert gone not in rep
+    aggregates = cell["aggregates"]
+    assert not {"cpu_user_per_op", "cpu_sys_per_op", "wakes_per_op", "starved"} & aggregates.keys()
+    cpu = sorted(r["cpu_ns_per_op"] for r in cell["repetitions"])
+    assert aggregates["cpu_per_op"]["median"] == pytest.approx(cpu[1])
+    assert aggregates["cpu_per_op"]["n"] == 3 and aggregates["cpu_per_op"]["unit"] == "ns"
+    assert aggregates["wake_p50"]["below_timer_floor"] is False  # 5 µs, floor 60 ns
+    assert cell["diagnostic"] == {"operations": None, "max_holders": 1, "violations": 0,
+                                  "wakes_per_op": 0.5, "spurious_per_op": 0.0,
+                                  "futile_per_op": 0.0}
+    assert cell["measurement"] == {"latency_sample_every": 4, "latency_loop": "closed",
+                                   "timer_cost_ns": 30.0, "timer_floor_ns": 60.0}
+    overhead = cell["harness_overhead"]
+    assert overhead["flagged"] is None and overhead["fraction"] is None
+    assert overhead["schema_1_fraction"] == 0.03  # above 2 %, but too noisy to flag on
+    assert not latency_flagged(cell) and starved_label(cell) is None
+
+    peer = cells["semaphore/std_mutex_condvar/threads/threads:1"]
+    assert peer["diagnostic"]["wakes_per_op"] is None  # schema 1 wrote 0 for peers
+    unavailable = cells["semaphore/uring_futex/threads/threads:2"]
+    assert unavailable["is_peer"] is False and "diagnostic" not in unavailable
+
+
+def test_schema_1_errors_name_the_file_s_own_paths(tmp_path, golden):
+    def change(data):
+        data["results"][4]["repetitions"][1] = 7
+    path = write_variant(tmp_path, golden, change, "schema1-mixed.json")
+    assert "$.results[4].repetitions[1]: expected an object, got a number" in error_for(path)
 
 
 def test_not_json(golden):
@@ -71,10 +162,37 @@ def test_other_tool(tmp_path, golden):
     assert "tool is 'other-bench'" in error_for(path)
 
 
-def test_unsupported_schema_version(tmp_path, golden):
-    path = write_variant(tmp_path, golden, lambda d: d.update(schema_version=2))
+@pytest.mark.parametrize("version, shown", [(3, "3"), (0, "0"), ("2", '"2"'), (True, "true"),
+                                            (None, "null")])
+def test_unsupported_schema_version(tmp_path, golden, version, shown):
+    path = write_variant(tmp_path, golden, lambda d: d.update(schema_version=version))
     message = error_for(path)
-    assert "unsupported schema_version 2" in message and "read 1" in message
+    assert f"$.schema_version: unsupported schema_version {shown};" in message
+    assert "these scripts read 2 (and 1, upgraded on load)" in message
+
+
+def test_schema_2_cell_without_is_peer(tmp_path, golden):
+    path = write_variant(tmp_path, golden, lambda d: d["results"][17].pop("is_peer"))
+    assert "$.results[17].is_peer: required" in error_for(path)
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda c: c.pop("measurement"), "$.results[2].measurement: required"),
+    (lambda c: c.pop("diagnostic"), "$.results[2].diagnostic: required"),
+    (lambda c: c["harness_overhead"].update(flagged="yes"),
+     "$.results[2].harness_overhead.flagged: expected a boolean, got a string"),
+    (lambda c: c["measurement"].pop("latency_loop"),
+     "$.results[2].measurement.latency_loop: required"),
+    (lambda c: c["measurement"].update(latency_loop="poisson"),
+     '$.results[2].measurement.latency_loop: expected "closed" or "open", got "poisson"'),
+    (lambda c: c["repetitions"][3].pop("latency_run"),
+     "$.results[2].repetitions[3].latency_run: required"),
+    (lambda c: c.update(herd_latency_histogram_ns=[[1]]),
+     "$.results[2].herd_latency_histogram_ns: expected [[bucket_lower_bound_ns, count], ...]"),
+])
+def test_schema_2_ok_cell_objects(tmp_path, golden, change, expected):
+    path = write_variant(tmp_path, golden, lambda d: change(d["results"][2]))
+    assert expected in error_for(path)
 
 
 def test_missing_results(tmp_path, golden):
@@ -100,9 +218,27 @@ def test_not_ok_cells_need_no_measurements(golden):
     assert "aggregates" not in failed and failed["reason"]
 
 
+def test_is_peer_comes_from_the_cell():
+    def cell(strategy, **peer):
+        return {"parameters": {"strategy": strategy}, **peer}
+    # The cell's is_peer wins over any list of names.
+    assert not is_peer(cell("some_new_csync_strategy", is_peer=False))
+    assert is_peer(cell("futex", is_peer=True))
+    # Without it (never after loading), the schema 1 list decides.
+    assert not is_peer(cell("futex")) and not is_peer(cell("iocp"))
+    assert is_peer(cell("std_mutex_condvar")) and is_peer(cell("some_new_peer"))
+
+
+def test_marks_where_not_known():
+    assert starved_workers({"aggregates": {}}) is None
+    assert starved_workers({"aggregates": {"starved": {"median": 0}}}) is None
+    no_workers = {"aggregates": {"starved": {"median": 2}}, "repetitions": [{}]}
+    assert starved_label(no_workers) == "starved: 2 workers did no operation"
+    assert not latency_flagged({}) and not latency_flagged({"harness_overhead": {"flagged": None}})
+    assert latency_loop({}) is None
+
+
 def test_helpers():
-    assert not is_peer("futex") and not is_peer("iocp")
-    assert is_peer("std_mutex_condvar") and is_peer("some_new_peer")
     assert cell_id({"key": "k", "name": "n"}) == "k"
     assert cell_id({"name": "n"}) == "n"
     assert x_parameter({"parameters": {"waiters": "coroutines"}}) == "tasks"
