@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
                 "meaningless)");
   run->add_flag("--resume", options.resume,
                 "Keep the finished cells of the report at --output and run only the rest");
-  run->add_option("--seed", seed, "Seed for the cell order and the bootstrap (default: random)");
+  run->add_option("--seed", seed, "Seed for the cell order, the latency samplers and the arrival schedules (default: random)");
   std::string format = "csync";
   run->add_option("--format", format,
                   "csync: the report (docs/report-format.md); gbench: also OUTPUT.gbench.json in "

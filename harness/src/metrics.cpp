@@ -5,7 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <random>
+#include <tuple>
+#include <utility>
 
 namespace csync::bench {
 
@@ -120,7 +121,7 @@ std::uint64_t op_sampler::draw() noexcept {
   return 1 + static_cast<std::uint64_t>(std::min(gap, 1e15));
 }
 
-// ---- summary --------------------------------------------------------------------
+// ---- intervals ------------------------------------------------------------------
 
 namespace {
 double median_of(std::vector<double>& v) {
@@ -128,9 +129,102 @@ double median_of(std::vector<double>& v) {
   std::sort(v.begin(), v.end());
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
+
+/// P(Binomial(n, 1/2) <= j) for j = 0..n, by the recurrence on C(n, j) in
+/// log space (n is at most a few thousand repetitions).
+std::vector<double> binomial_half_cdf(std::size_t n) {
+  std::vector<double> cdf(n + 1);
+  double log_c = 0, sum = 0;  // log C(n, 0)
+  const double log_half_n = static_cast<double>(n) * std::log(0.5);
+  for (std::size_t j = 0; j <= n; ++j) {
+    if (j > 0) log_c += std::log(static_cast<double>(n - j + 1)) - std::log(static_cast<double>(j));
+    sum += std::exp(log_c + log_half_n);
+    cdf[j] = std::min(1.0, sum);
+  }
+  return cdf;
+}
+
+/// P(U <= u) for u = 0..m n under the null (no ties): the number of ways to
+/// interleave m and n samples with u inversions, over C(m+n, m).
+std::vector<double> mann_whitney_cdf(std::size_t m, std::size_t n) {
+  // f[i][u]: orderings of i a's and j b's in which u (a, b) pairs have the a
+  // above, one b at a time; the largest element is an a (above all j b's)
+  // or a b: f(i, j, u) = f(i-1, j, u-j) + f(i, j-1, u).
+  const std::size_t top = m * n;
+  std::vector<std::vector<double>> f(m + 1, std::vector<double>(top + 1, 0.0));
+  for (std::size_t i = 0; i <= m; ++i) f[i][0] = 1;  // j = 0
+  for (std::size_t j = 1; j <= n; ++j) {
+    for (std::size_t i = 1; i <= m; ++i) {  // f[i] at j from f[i] at j-1 and f[i-1] at j
+      std::vector<double> next(top + 1, 0.0);
+      for (std::size_t u = 0; u <= top; ++u) {
+        next[u] = f[i][u] + (u >= j ? f[i - 1][u - j] : 0.0);
+      }
+      f[i] = std::move(next);
+    }
+  }
+  std::vector<double> cdf(top + 1);
+  double total = 0, sum = 0;
+  for (double c : f[m]) total += c;
+  for (std::size_t u = 0; u <= top; ++u) {
+    sum += f[m][u];
+    cdf[u] = std::min(1.0, sum / total);
+  }
+  return cdf;
+}
+
+/// The largest k (1-based) with 1 - 2 cdf[k-1] >= level, or 1; and its coverage.
+std::pair<std::size_t, double> symmetric_rank(const std::vector<double>& cdf, std::size_t count,
+                                              double level) {
+  std::size_t k = 1;
+  while (k < (count + 1) / 2 && 1 - 2 * cdf[k] >= level) ++k;
+  return {k, 1 - 2 * cdf[k - 1]};
+}
 }  // namespace
 
-summary summary::of(std::vector<double> samples, std::uint64_t seed) {
+interval median_interval(const std::vector<double>& sorted, double level) {
+  const std::size_t n = sorted.size();
+  if (n == 1) return {sorted[0], sorted[0], 0.0};
+  const auto [k, coverage] = symmetric_rank(binomial_half_cdf(n), n, level);
+  return {sorted[k - 1], sorted[n - k], coverage};
+}
+
+std::optional<ratio_estimate> ratio_of(const std::vector<double>& a, const std::vector<double>& b,
+                                       double level) {
+  if (a.empty() || b.empty()) return std::nullopt;
+  for (const auto* side : {&a, &b}) {
+    for (double x : *side) {
+      if (!(x > 0)) return std::nullopt;
+    }
+  }
+  std::vector<double> d;
+  d.reserve(a.size() * b.size());
+  for (double x : a) {
+    for (double y : b) d.push_back(std::log(x) - std::log(y));
+  }
+  std::sort(d.begin(), d.end());
+  std::vector<double> for_median = d;
+  ratio_estimate r;
+  r.ratio = std::exp(median_of(for_median));
+  const std::size_t count = d.size();
+  std::size_t k = 1;
+  double coverage = 0;
+  if (a.size() <= 50 && b.size() <= 50) {
+    std::tie(k, coverage) = symmetric_rank(mann_whitney_cdf(a.size(), b.size()), count, level);
+  } else {
+    // Normal approximation of U: mean m n / 2, variance m n (m + n + 1) / 12.
+    const double m = static_cast<double>(a.size()), n = static_cast<double>(b.size());
+    const double z = 1.959963984540054;  // the 97.5 % normal quantile: level 0.95
+    const double half = z * std::sqrt(m * n * (m + n + 1) / 12);
+    k = static_cast<std::size_t>(std::max(1.0, std::floor(m * n / 2 - half)));
+    coverage = level;
+  }
+  r.ci = {std::exp(d[k - 1]), std::exp(d[count - k]), coverage};
+  return r;
+}
+
+// ---- summary --------------------------------------------------------------------
+
+summary summary::of(std::vector<double> samples) {
   summary s;
   s.n = samples.size();
   if (samples.empty()) return s;
@@ -138,35 +232,43 @@ summary summary::of(std::vector<double> samples, std::uint64_t seed) {
   double ss = 0;
   for (double x : samples) ss += (x - s.mean) * (x - s.mean);
   s.stddev = s.n > 1 ? std::sqrt(ss / static_cast<double>(s.n - 1)) : 0.0;
-  s.median = median_of(samples);
-  if (s.n == 1) {
-    s.ci95_low = s.ci95_high = s.median;
-    return s;
-  }
-  constexpr int resamples = 2000;
-  std::mt19937_64 rng(seed);
-  std::uniform_int_distribution<std::size_t> pick(0, s.n - 1);
-  std::vector<double> medians(resamples), draw(s.n);
-  for (double& m : medians) {
-    for (double& d : draw) d = samples[pick(rng)];
-    m = median_of(draw);
-  }
-  std::sort(medians.begin(), medians.end());
-  s.ci95_low = medians[static_cast<std::size_t>(0.025 * (resamples - 1))];
-  s.ci95_high = medians[static_cast<std::size_t>(0.975 * (resamples - 1))];
+  s.median = median_of(samples);  // sorts
+  s.ci = median_interval(samples);
   return s;
 }
 
 nlohmann::json summary::to_json(const char* unit) const {
-  return {{"median", median}, {"mean", mean},         {"stddev", stddev}, {"ci95_low", ci95_low},
-          {"ci95_high", ci95_high}, {"n", n}, {"unit", unit}};
+  return {{"median", median},    {"mean", mean},         {"stddev", stddev},
+          {"ci_low", ci.low},    {"ci_high", ci.high},   {"ci_coverage", ci.coverage},
+          {"n", n},              {"unit", unit}};
 }
 
 // ---- time -------------------------------------------------------------------------
 
+namespace {
+void spin_iterations(std::uint64_t n) noexcept {
+  for (std::uint64_t i = 0; i < n; ++i) asm volatile("" : : "r"(i) : "memory");
+}
+}  // namespace
+
+double burn_ns_per_iteration() {
+  static const double cost = [] {
+    constexpr std::uint64_t batch = 2'000'000;
+    std::vector<double> per_iteration;
+    for (int b = 0; b < 5; ++b) {
+      const auto t0 = bench_clock::now();
+      spin_iterations(batch);
+      const auto t1 = bench_clock::now();
+      per_iteration.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / batch);
+    }
+    return std::max(1e-3, median_of(per_iteration));
+  }();
+  return cost;
+}
+
 void burn_for(std::uint64_t ns) noexcept {
   if (ns == 0) return;
-  burn_until(now_ns() + ns);
+  spin_iterations(static_cast<std::uint64_t>(static_cast<double>(ns) / burn_ns_per_iteration()));
 }
 
 void burn_until(std::uint64_t deadline_ns) noexcept {

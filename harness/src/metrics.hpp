@@ -11,16 +11,20 @@
 //                       has no switch counts: switches_known is false there).
 //   op_sampler          which operations a latency run times: independent,
 //                       geometric gaps.
-//   summary             median, mean, stddev and a 95% bootstrap CI of the
-//                       median over the repetitions of a cell.
-//   burn_for            busy work of a given length (critical section, think
-//                       time), and timer_cost_ns: what one clock read costs.
+//   summary             median, mean, stddev and the median's distribution-
+//                       free interval (order statistics, exact coverage).
+//   ratio_of            a ratio of two samples' locations with its exact
+//                       interval (Hodges-Lehmann on log values).
+//   burn_for            busy work of a given CPU length (critical section,
+//                       think time), and timer_cost_ns: what one clock read
+//                       costs.
 // -----------------------------------------------------------------------------
 #pragma once
 
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -129,18 +133,56 @@ class op_sampler {
 /// Uniform in (0, 1] from a splitmix64 state (advances it).
 double uniform_open0(std::uint64_t& state) noexcept;
 
-/// Median, mean, stddev and the 95% CI of the median (percentile bootstrap,
-/// 2000 resamples, seeded so reports are reproducible).
+/// The confidence level csync-bench aims its intervals at.
+inline constexpr double ci_level = 0.95;
+
+/// A distribution-free interval and the probability with which it covers
+/// what it estimates (exact, not the level aimed at).
+struct interval {
+  double low = 0, high = 0;
+  double coverage = 0;  ///< exact; below ci_level when n is too small to reach it
+};
+
+/// The median's interval from order statistics: [x(k), x(n+1-k)] for the
+/// largest k whose coverage 1 - 2 P(Binomial(n, 1/2) <= k-1) is at least
+/// `level`; where even k = 1 covers less (n <= 5 for 95 %), [x(1), x(n)]
+/// with its lower coverage. Needs no assumption about the distribution
+/// beyond independent repetitions. `sorted` ascending, non-empty.
+interval median_interval(const std::vector<double>& sorted, double level = ci_level);
+
+/// The ratio a / b of two positive samples' locations: the Hodges-Lehmann
+/// estimate exp(median of log a_i - log b_j) with its exact interval from
+/// the Mann-Whitney U distribution (the k-th smallest and largest of the
+/// n_a n_b pairwise differences; normal approximation above 50 per side).
+/// Distribution-free under a shift of log values. Empty input or a
+/// non-positive value: nullopt.
+struct ratio_estimate {
+  double ratio = 0;
+  interval ci;
+};
+std::optional<ratio_estimate> ratio_of(const std::vector<double>& a, const std::vector<double>& b,
+                                       double level = ci_level);
+
+/// Median, mean, stddev and the median's order-statistic interval over the
+/// repetitions of a cell.
 struct summary {
-  double median = 0, mean = 0, stddev = 0, ci95_low = 0, ci95_high = 0;
+  double median = 0, mean = 0, stddev = 0;
+  interval ci;
   std::size_t n = 0;
 
-  static summary of(std::vector<double> samples, std::uint64_t seed);
+  static summary of(std::vector<double> samples);
+  /// {median, mean, stddev, ci_low, ci_high, ci_coverage, n, unit}
   nlohmann::json to_json(const char* unit) const;
 };
 
-/// Spins (reading the clock) for `ns` nanoseconds; returns at once for 0.
+/// Busy work of about `ns` nanoseconds of CPU: a calibrated number of
+/// iterations of a loop the compiler cannot remove (lockhammer's way), not
+/// a spin on the clock -- so a burn that is preempted does the same work,
+/// and the CPU it costs is what the workload asked for. Returns at once for 0.
 void burn_for(std::uint64_t ns) noexcept;
+/// What one iteration of burn_for's loop costs, calibrated once (median of
+/// 5 timed batches) on first use; csync-bench calibrates before any cell.
+double burn_ns_per_iteration();
 /// Spins until now_ns() >= `deadline_ns`.
 void burn_until(std::uint64_t deadline_ns) noexcept;
 

@@ -147,14 +147,17 @@ thread_meter::~thread_meter() {
 
 void thread_meter::swap(thread_meter& other) noexcept { std::swap(handle_, other.handle_); }
 
-thread_times thread_meter::read() const noexcept {
-  thread_times t;  // no per-thread context-switch counter: nullopt
+std::uint64_t thread_meter::read_cpu_ns() const noexcept {
   FILETIME created{}, exited{}, kernel_time{}, user_time{};
   if (handle_ &&
       ::GetThreadTimes(static_cast<HANDLE>(handle_), &created, &exited, &kernel_time, &user_time)) {
-    t.cpu_ns = filetime_ns(user_time) + filetime_ns(kernel_time);
+    return filetime_ns(user_time) + filetime_ns(kernel_time);
   }
-  return t;
+  return 0;
+}
+
+thread_times thread_meter::read_switches() const noexcept {
+  return {};  // no per-thread context-switch counter: nullopt
 }
 
 std::optional<std::uint64_t> steal_ticks() { return std::nullopt; }
@@ -253,16 +256,18 @@ void thread_meter::swap(thread_meter& other) noexcept {
   std::swap(valid_, other.valid_);
 }
 
-thread_times thread_meter::read() const noexcept {
-  thread_times t;
-  if (!valid_) return t;
+std::uint64_t thread_meter::read_cpu_ns() const noexcept {
   // The thread's CPU clock counts user + system time at scheduler precision
   // (getrusage's user/system split is tick-sampled: noise at these lengths).
   timespec ts{};
-  if (clock_gettime(static_cast<clockid_t>(clock_), &ts) == 0) {
-    t.cpu_ns = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-               static_cast<std::uint64_t>(ts.tv_nsec);
-  }
+  if (!valid_ || clock_gettime(static_cast<clockid_t>(clock_), &ts) != 0) return 0;
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+thread_times thread_meter::read_switches() const noexcept {
+  thread_times t;
+  if (!valid_) return t;
   // "voluntary_ctxt_switches:\t12" and "nonvoluntary_ctxt_switches:\t3".
   char path[64];
   std::snprintf(path, sizeof path, "/proc/self/task/%ld/status", tid_);

@@ -109,6 +109,7 @@ nlohmann::json capture_context() {
       {"iocp", iocp_context()},
       {"loop_backend", loop_backend_choice()},
       {"timer_cost_ns", timer_cost_ns()},
+      {"burn_ns_per_iteration", burn_ns_per_iteration()},
   };
 }
 

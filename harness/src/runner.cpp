@@ -128,6 +128,7 @@ nlohmann::json repetition_json(const repetition_data& t, const repetition_data& 
       {"throughput_ops_per_s", throughput},
       {"ops_per_worker", t.ops_per_worker},
       {"starved", t.starved()},
+      {"longest_stall_ns_per_worker", t.longest_stall_ns_per_worker},
       {"fairness", fairness_summary::of(t.ops_per_worker).to_json()},
       {"censored_waits", t.censored_waits},
       {"cpu_ns_per_op", per_op(cpu_ns, ops)},
@@ -175,7 +176,7 @@ bool is_latency_metric(std::string_view name) {
 }
 
 /// Aggregates over repetitions: median, mean, stddev, 95% CI of each metric.
-nlohmann::json aggregates_json(const nlohmann::json& reps, std::uint64_t seed) {
+nlohmann::json aggregates_json(const nlohmann::json& reps) {
   struct metric {
     const char* name;
     const char* unit;
@@ -208,15 +209,16 @@ nlohmann::json aggregates_json(const nlohmann::json& reps, std::uint64_t seed) {
       if (rep.contains(m.where) && rep[m.where].is_number()) samples.push_back(rep[m.where].get<double>());
     }
     if (samples.empty()) continue;
-    const summary sum = summary::of(std::move(samples), seed);
+    const summary sum = summary::of(std::move(samples));
     out[m.name] = sum.to_json(m.unit);
     if (is_latency_metric(m.name)) out[m.name]["below_timer_floor"] = sum.median < floor_ns;
   }
   return out;
 }
 
-/// A latency run's timing must not change what it measures by more than this
-/// (median over the paired runs); above it, the cell's latencies are flagged.
+/// A latency run's timing must not change what it measures by more than this;
+/// where the paired runs' interval lies above it, the cell's latencies are
+/// flagged.
 constexpr double overhead_limit = 0.02;
 
 struct cell_outcome {
@@ -339,13 +341,25 @@ cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t see
                       {"latency_loop", p.arrival == arrival_kind::closed ? "closed" : "open"},
                       {"timer_cost_ns", timer_cost_ns()},
                       {"timer_floor_ns", 2 * timer_cost_ns()}};
-  const summary overhead = summary::of(overheads, seed + index);
+  const summary overhead = summary::of(overheads);
+  // The verdict needs the interval, not the median: between-run noise alone
+  // moves single pairs by far more than the limit.
+  const bool open_loop = p.arrival != arrival_kind::closed;
+  const std::string verdict = open_loop ? "not applicable"
+                              : overhead.ci.low > overhead_limit  ? "above limit"
+                              : overhead.ci.high <= overhead_limit ? "within limit"
+                                                                   : "unresolved";
   e["harness_overhead"] = {{"fraction", overhead.to_json("ratio")},
                            {"min", *std::min_element(overheads.begin(), overheads.end())},
                            {"max", *std::max_element(overheads.begin(), overheads.end())},
                            {"limit", overhead_limit},
-                           {"flagged", overhead.median > overhead_limit}};
-  if (overhead.median > overhead_limit && !smoke) {  // a smoke run measures nothing
+                           {"verdict", verdict},
+                           {"flagged", verdict == "above limit"}};
+  if (open_loop) {
+    e["harness_overhead"]["reason"] =
+        "an open loop's throughput is its offered rate, whatever the timing costs";
+  }
+  if (verdict == "above limit" && !smoke) {  // a smoke run measures nothing
     const auto percent = [](double f) {
       char text[32];
       std::snprintf(text, sizeof text, "%.1f", f * 100);
@@ -353,13 +367,12 @@ cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t see
     };
     err << "csync-bench: note: " << e["name"].get<std::string>()
         << ": the latency runs' throughput is lower by a median " << percent(overhead.median)
-        << "% over " << overheads.size() << " paired runs (range "
-        << percent(e["harness_overhead"]["min"].get<double>()) << "% to "
-        << percent(e["harness_overhead"]["max"].get<double>())
-        << "%; limit 2%): its latencies are flagged\n";
+        << "% over " << overheads.size() << " paired runs (interval "
+        << percent(overhead.ci.low) << "% to " << percent(overhead.ci.high) << "%, coverage "
+        << percent(overhead.ci.coverage) << "%; limit 2%): its latencies are flagged\n";
   }
   e["diagnostic"] = diagnostic_json(*diagnostic);
-  e["aggregates"] = aggregates_json(reps, seed + index);
+  e["aggregates"] = aggregates_json(reps);
   e["acquire_latency_histogram_ns"] = acquire_all.buckets_json();
   if (wake_all.count()) e["wake_latency_histogram_ns"] = wake_all.buckets_json();
   if (herd_all.count()) e["herd_latency_histogram_ns"] = herd_all.buckets_json();
@@ -367,23 +380,34 @@ cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t see
   return out;
 }
 
-/// Ratios of each csync cell's median throughput to every peer's at the same
-/// parameter point.
+/// The repetitions' throughputs of an ok cell.
+std::vector<double> throughputs_of(const nlohmann::json& cell) {
+  std::vector<double> out;
+  for (const nlohmann::json& rep : cell["repetitions"]) out.push_back(rep["throughput_ops_per_s"].get<double>());
+  return out;
+}
+
+/// Each csync cell's throughput relative to every peer's at the same
+/// parameter point: the Hodges-Lehmann ratio with its exact interval
+/// (metrics.hpp, ratio_of).
 void add_peer_ratios(nlohmann::json& results) {
   std::map<std::string, std::vector<const nlohmann::json*>> peers_at;
   for (const nlohmann::json& cell : results) {
-    const strategy_runner* r = find_strategy(cell["parameters"].value("strategy", ""));
-    if (r && r->is_peer && cell.value("status", "") == "ok") peers_at[cell["point"]].push_back(&cell);
+    if (cell.value("is_peer", false) && cell.value("status", "") == "ok") {
+      peers_at[cell["point"]].push_back(&cell);
+    }
   }
   for (nlohmann::json& cell : results) {
-    const strategy_runner* r = find_strategy(cell["parameters"].value("strategy", ""));
     cell.erase("throughput_vs_peers");
-    if (!r || r->is_peer || cell.value("status", "") != "ok") continue;
+    if (cell.value("is_peer", true) || cell.value("status", "") != "ok") continue;
     nlohmann::json ratios = nlohmann::json::object();
-    const double mine = cell["aggregates"]["throughput"]["median"].get<double>();
+    const std::vector<double> mine = throughputs_of(cell);
     for (const nlohmann::json* peer : peers_at[cell["point"]]) {
-      const double theirs = (*peer)["aggregates"]["throughput"]["median"].get<double>();
-      if (theirs > 0) ratios[(*peer)["parameters"]["strategy"].get<std::string>()] = mine / theirs;
+      if (const auto r = ratio_of(mine, throughputs_of(*peer))) {
+        ratios[(*peer)["parameters"]["strategy"].get<std::string>()] = {
+            {"ratio", r->ratio}, {"ci_low", r->ci.low}, {"ci_high", r->ci.high},
+            {"ci_coverage", r->ci.coverage}};
+      }
     }
     cell["throughput_vs_peers"] = std::move(ratios);
   }
@@ -535,6 +559,26 @@ int run_scenario(const run_options& options, std::ostream& err) {
       write_atomically(options.output_path + ".gbench.json", to_gbench(report).dump(1));
     }
   };
+
+  // Say it once when the repetitions cannot give a 95 % interval of a median.
+  if (!options.smoke && !cells.empty()) {
+    const auto fewest = std::min_element(cells.begin(), cells.end(), [](const auto& a, const auto& b) {
+      return a.repetitions < b.repetitions;
+    })->repetitions;
+    std::vector<double> ranks(fewest);
+    std::iota(ranks.begin(), ranks.end(), 0.0);
+    const double coverage = median_interval(ranks).coverage;
+    if (coverage < ci_level) {
+      char text[160];
+      std::snprintf(text, sizeof text,
+                    "csync-bench: note: %u repetitions: a median's interval covers it with only "
+                    "%.2f %% (95 %% needs at least 6)\n",
+                    fewest, coverage * 100);
+      err << text;
+    }
+  }
+
+  burn_ns_per_iteration();  // calibrated now, not inside the first measured run
 
   int status = exit_ok;
   progress_line progress(err, order.size());

@@ -27,7 +27,7 @@ struct run_options {
   bool quick = false;   ///< durations capped (see docs/scenario-format.md, "--quick")
   bool smoke = false;   ///< one 5 ms repetition per cell, no warmup: runs, measures nothing
   bool resume = false;  ///< keep the finished cells of an existing report at output_path
-  std::optional<std::uint64_t> seed;     ///< cell order and bootstrap; default: random
+  std::optional<std::uint64_t> seed;     ///< cell order, samplers, arrivals; default: random
   bool gbench_format = false;            ///< also write OUTPUT.gbench.json
 };
 

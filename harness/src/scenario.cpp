@@ -503,6 +503,11 @@ void check_cell(const cell_params& cell, const sweep& s, const std::vector<std::
     refuse("arrival_rate_per_s", "an open loop (arrival " + std::string(to_string(cell.arrival)) +
                                      ") needs arrival_rate_per_s > 0", "arrival");
   }
+  if (open_loop(cell) && cell.think_ns != 0) {
+    refuse("think_ns", "an open loop (arrival " + std::string(to_string(cell.arrival)) +
+                           ") waits for its schedule instead of thinking: think_ns must be 0",
+           "arrival");
+  }
   if (open_loop(cell) && cell.workload != workload_kind::semaphore) {
     refuse("arrival", "an open loop (arrival " + std::string(to_string(cell.arrival)) +
                           ") is supported by the semaphore workload only, not " +

@@ -8,14 +8,14 @@
 //
 //   semaphore  every worker loops: acquire(weight) -> critical section
 //              (burn critical_section_ns; coroutines may also suspend, see
-//              hold_mode) -> release(weight) -> think (burn think_ns, or, in
-//              an open loop, wait for the next intended start). Measures the
-//              wait inside acquire.
+//              hold_mode) -> release(weight) -> think (burn think_ns; in an
+//              open loop, instead, wait for the next intended start).
+//              Measures the wait inside acquire.
 //   pingpong   pairs of parties wake each other through two semaphores of 0
 //              permits. A sampled sender stamps the time just before
 //              release(); the receiver reads the clock as soon as its acquire
-//              returns: the one-way wake latency. The initiator's sampled
-//              round trips are its acquire latency.
+//              returns: the one-way wake latency (both directions). Round
+//              trips are counted, not timed (1 / throughput).
 //
 // Every cell runs the same code in three kinds of run (run_mode), whatever
 // the strategy or peer:
@@ -97,15 +97,23 @@ void pin_current_thread(int cpu) noexcept;
 struct repetition_data {
   double elapsed_s = 0;
   std::vector<std::uint64_t> ops_per_worker;
-  /// Latency runs: each worker's longest timed wait, censored ones included
-  /// (a worker starved for the whole window shows it here), in ns.
+  /// Latency runs: each worker's longest timed wait, censored timed ones
+  /// included, in ns (only the waits the sampler chose).
   std::vector<std::uint64_t> max_wait_ns_per_worker;
+  /// Timed runs: each worker's longest time without completing an operation,
+  /// in ns, as the controller saw it (polling every worker's count every
+  /// ~1 ms, so at ~1 ms resolution), the stretch still open at the stop
+  /// included: a worker starved for the whole window shows the window.
+  std::vector<std::uint64_t> longest_stall_ns_per_worker;
   latency_histogram acquire_latency;
   latency_histogram wake_latency;  ///< pingpong; broadcast: the first waiter of a round
   latency_histogram herd_latency;  ///< broadcast: the last waiter of a round
-  std::uint64_t censored_waits = 0;        ///< waits that ended after the stop
-  std::uint64_t censored_timed = 0;        ///< of those, timed ones (latency runs)
-  std::uint64_t censored_max_age_ns = 0;   ///< the oldest timed one's age when it ended
+  std::uint64_t censored_waits = 0;  ///< waits that ended after the stop; open loops: and
+                                     ///< arrivals due before it that never started
+  std::uint64_t censored_timed = 0;  ///< of those, timed ones (latency runs)
+  /// The oldest censored wait's age at the stop (every run: from the stall
+  /// monitor; open loops: the oldest unstarted arrival's lateness).
+  std::uint64_t censored_max_age_ns = 0;
   window_usage usage;                      ///< summed over every worker thread
   std::uint64_t burnt_ns = 0;  ///< busy work the workload asked for (cs, think, arrival waits)
   std::uint64_t max_holders = 0;   ///< diagnostic runs
@@ -135,18 +143,28 @@ struct alignas(128) thread_slot {
 
 /// Per-worker results, padded so workers do not share cache lines.
 struct alignas(128) worker_slot {
-  std::uint64_t ops = 0;
+  /// Written by the worker only; read by the controller's stall monitor
+  /// (relaxed both ways: a progress indicator, ordered by nothing else).
+  std::atomic<std::uint64_t> ops{0};
   std::uint64_t burnt_ns = 0;
   std::uint64_t max_wait_ns = 0;
   std::uint64_t censored = 0;
   std::uint64_t censored_timed = 0;
   std::uint64_t censored_max_age_ns = 0;
+  std::uint64_t longest_stall_ns = 0;   ///< the controller's (timed runs)
+  std::uint64_t stall_at_stop_ns = 0;   ///< the controller's (timed runs)
   op_sampler sampler;               ///< never chooses outside latency runs
   thread_slot* thread = nullptr;    ///< the histograms of the OS thread it runs on
 
+  void count_op() noexcept { ops.store(ops.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
   void burn(std::uint64_t ns) noexcept {
     burn_for(ns);
     burnt_ns += ns;
+  }
+  /// Pingpong: a timed one-way wake of `ns` that ended inside the window.
+  void record_wake(std::uint64_t ns) noexcept {
+    thread->wake_latency.record(ns);
+    max_wait_ns = std::max(max_wait_ns, ns);
   }
   /// A timed wait of `ns` that ended inside the window.
   void record_wait(std::uint64_t ns) noexcept {
@@ -158,8 +176,13 @@ struct alignas(128) worker_slot {
     ++censored;
     if (!timed) return;
     ++censored_timed;
-    censored_max_age_ns = std::max(censored_max_age_ns, age);
     max_wait_ns = std::max(max_wait_ns, age);
+  }
+  /// Open loops: an arrival due `late` ns before the worker left that never
+  /// started (the backlog of a worker behind its schedule).
+  void censor_unstarted(std::uint64_t late) noexcept {
+    ++censored;
+    censored_max_age_ns = std::max(censored_max_age_ns, late);
   }
 };
 
@@ -262,35 +285,75 @@ class start_gate {
   bool opened_ = false;      ///< guarded by mutex_
 };
 
-inline window_usage usage_between(const std::vector<platform::thread_times>& before,
-                                  const std::vector<platform::thread_times>& after) {
+/// A window's edge: every worker thread's CPU clock, read in one quick sweep,
+/// and (separately, after it) their context-switch counts.
+struct window_edge {
+  std::vector<std::uint64_t> cpu_ns;
+  std::vector<platform::thread_times> switches;
+};
+
+inline window_usage usage_between(const window_edge& start, const window_edge& end) {
   window_usage u;
-  for (std::size_t i = 0; i < before.size(); ++i) {
-    u.cpu_ns += after[i].cpu_ns - before[i].cpu_ns;
-    const bool known = before[i].voluntary_switches && after[i].voluntary_switches &&
-                       before[i].involuntary_switches && after[i].involuntary_switches;
+  for (std::size_t i = 0; i < start.cpu_ns.size(); ++i) {
+    u.cpu_ns += end.cpu_ns[i] - start.cpu_ns[i];
+    const platform::thread_times& a = start.switches[i];
+    const platform::thread_times& b = end.switches[i];
+    const bool known = a.voluntary_switches && b.voluntary_switches && a.involuntary_switches &&
+                       b.involuntary_switches;
     u.switches_known = u.switches_known && known;
     if (known) {
-      u.voluntary_switches += *after[i].voluntary_switches - *before[i].voluntary_switches;
-      u.involuntary_switches += *after[i].involuntary_switches - *before[i].involuntary_switches;
+      u.voluntary_switches += *b.voluntary_switches - *a.voluntary_switches;
+      u.involuntary_switches += *b.involuntary_switches - *a.involuntary_switches;
     }
   }
   if (!u.switches_known) u.voluntary_switches = u.involuntary_switches = 0;
   return u;
 }
 
+/// The controller's view of the workers' progress: every ~1 ms it reads each
+/// worker's operation count and keeps, per worker, the longest stretch
+/// without a new operation (the stretch open at the stop included).
+class stall_monitor {
+ public:
+  explicit stall_monitor(std::vector<worker_slot>& slots)
+      : slots_(slots), seen_(slots.size(), 0), since_(slots.size(), 0) {}
+  void start(std::uint64_t now) { std::fill(since_.begin(), since_.end(), now); }
+  void poll(std::uint64_t now) {
+    for (std::size_t w = 0; w < slots_.size(); ++w) {
+      const std::uint64_t ops = slots_[w].ops.load(std::memory_order_relaxed);
+      if (ops != seen_[w]) {
+        seen_[w] = ops;
+        since_[w] = now;
+      } else {
+        slots_[w].longest_stall_ns = std::max(slots_[w].longest_stall_ns, now - since_[w]);
+      }
+    }
+  }
+  void stop(std::uint64_t now) {
+    poll(now);
+    for (std::size_t w = 0; w < slots_.size(); ++w) slots_[w].stall_at_stop_ns = now - since_[w];
+  }
+
+ private:
+  std::vector<worker_slot>& slots_;
+  std::vector<std::uint64_t> seen_, since_;
+};
+
 /// Runs `body(i)` on `n` threads started together; times the run: for a timed
-/// run the controller sleeps `duration_ns` (or until interrupted) and raises
-/// stop; otherwise the run ends when every thread finished. The workers'
-/// CPU and switches are read at the window's edges: by the controller while
-/// they wait at the start line and just before the stop (timed runs), by each
-/// worker as its body returns (counted runs).
+/// run the controller polls the workers' progress (stall_monitor) for
+/// `duration_ns` (or until interrupted) and raises stop; otherwise the run
+/// ends when every thread finished. The workers' CPU and switches are read at
+/// the window's edges: by the controller while they wait at the start line
+/// and just before the stop (timed runs; the CPU clocks in one quick sweep
+/// first, the switch counts after the stop), by each worker as its body
+/// returns (counted runs).
 template <class Body>
 double run_threads(std::size_t n, shared_state& shared, const run_control& ctl,
-                   repetition_data& out, Body body) {
+                   repetition_data& out, std::vector<worker_slot>& slots, Body body) {
   start_gate start(n);
   std::vector<platform::thread_meter> meters(n);
-  std::vector<platform::thread_times> at_start(n), at_end(n);
+  window_edge at_start{std::vector<std::uint64_t>(n), std::vector<platform::thread_times>(n)};
+  window_edge at_end = at_start;
   std::vector<std::thread> threads;
   threads.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -299,16 +362,22 @@ double run_threads(std::size_t n, shared_state& shared, const run_control& ctl,
       meters[i] = platform::thread_meter::of_current_thread();  // published by the gate's mutex
       start.wait_for_opening();
       body(i);
-      if (!ctl.timed()) at_end[i] = meters[i].read();
+      if (!ctl.timed()) {
+        at_end.cpu_ns[i] = meters[i].read_cpu_ns();
+        at_end.switches[i] = meters[i].read_switches();
+      }
       shared.finished.fetch_add(1, std::memory_order_release);  // see await_finish
     });
   }
   start.open_when_all_wait([&] {
-    for (std::size_t i = 0; i < n; ++i) at_start[i] = meters[i].read();
+    for (std::size_t i = 0; i < n; ++i) at_start.cpu_ns[i] = meters[i].read_cpu_ns();
+    for (std::size_t i = 0; i < n; ++i) at_start.switches[i] = meters[i].read_switches();
   });
   const auto t0 = bench_clock::now();
   auto stopped = t0;
   if (ctl.timed()) {
+    stall_monitor progress(slots);
+    progress.start(now_ns());
     const auto until = t0 + std::chrono::nanoseconds(ctl.duration_ns);
     while (bench_clock::now() < until) {
       if (ctl.interrupted && ctl.interrupted->load(std::memory_order_relaxed)) {
@@ -316,11 +385,14 @@ double run_threads(std::size_t n, shared_state& shared, const run_control& ctl,
         break;
       }
       std::this_thread::sleep_for(
-          std::min<bench_clock::duration>(until - bench_clock::now(), std::chrono::milliseconds(5)));
+          std::min<bench_clock::duration>(until - bench_clock::now(), std::chrono::milliseconds(1)));
+      progress.poll(now_ns());
     }
-    for (std::size_t i = 0; i < n; ++i) at_end[i] = meters[i].read();
+    for (std::size_t i = 0; i < n; ++i) at_end.cpu_ns[i] = meters[i].read_cpu_ns();
     stopped = bench_clock::now();
     shared.stop.store(true, std::memory_order_relaxed);
+    progress.stop(now_ns());
+    for (std::size_t i = 0; i < n; ++i) at_end.switches[i] = meters[i].read_switches();
     // Teardown takes at most a few operations; allow far more.
     const auto grace = std::max<bench_clock::duration>(std::chrono::seconds(2),
                                                        4 * std::chrono::nanoseconds(ctl.duration_ns));
@@ -349,12 +421,15 @@ inline std::vector<worker_slot> make_slots(std::size_t workers, std::vector<thre
 inline void collect(repetition_data& out, const std::vector<worker_slot>& slots,
                     const std::vector<thread_slot>& threads, const run_control& ctl) {
   for (const worker_slot& s : slots) {
-    out.ops_per_worker.push_back(s.ops);
+    out.ops_per_worker.push_back(s.ops.load(std::memory_order_relaxed));
     if (ctl.times_operations()) out.max_wait_ns_per_worker.push_back(s.max_wait_ns);
+    if (ctl.timed()) out.longest_stall_ns_per_worker.push_back(s.longest_stall_ns);
     out.burnt_ns += s.burnt_ns;
     out.censored_waits += s.censored;
     out.censored_timed += s.censored_timed;
     out.censored_max_age_ns = std::max(out.censored_max_age_ns, s.censored_max_age_ns);
+    // A censored wait began no later than the worker's last operation ended.
+    if (s.censored != 0) out.censored_max_age_ns = std::max(out.censored_max_age_ns, s.stall_at_stop_ns);
   }
   for (const thread_slot& t : threads) {
     out.acquire_latency.merge(t.acquire_latency);
@@ -372,8 +447,14 @@ inline csync::Task<void> coroutine_hold(hold_mode mode) {
   }
 }
 
+/// Open loops: how long before an intended start a waiting worker stops
+/// sleeping and spins (sleep and timer wake-ups are late by tens of µs).
+inline constexpr std::uint64_t spin_window_ns = 50'000;
+
 /// Open loop: a worker's intended start times, `rate` per second on average
-/// (Poisson: exponential gaps; fixed: equal gaps), from its first operation.
+/// (Poisson: exponential gaps; fixed: equal gaps, each worker at its own
+/// random phase so that workers do not arrive in bursts), from its first
+/// operation.
 class arrival_schedule {
  public:
   arrival_schedule(const cell_params& p, std::uint64_t seed) noexcept
@@ -382,11 +463,21 @@ class arrival_schedule {
   bool open() const noexcept { return kind_ != arrival_kind::closed; }
   /// The intended start of the next operation (open loops only).
   std::uint64_t next() noexcept {
-    if (next_ns_ == 0) next_ns_ = static_cast<double>(now_ns());
+    if (next_ns_ == 0) {
+      next_ns_ = static_cast<double>(now_ns());
+      if (kind_ == arrival_kind::fixed) next_ns_ -= uniform_open0(rng_) * mean_gap_ns_;  // phase
+    }
     const double gap = kind_ == arrival_kind::poisson ? -std::log(uniform_open0(rng_)) * mean_gap_ns_
                                                       : mean_gap_ns_;
     next_ns_ += gap;
     return static_cast<std::uint64_t>(next_ns_);
+  }
+  /// At the worker's exit (`now`): every intended start before it that the
+  /// worker never began -- its backlog -- goes to `me` as censored.
+  template <class Slot>
+  void censor_backlog(std::uint64_t now, Slot& me) noexcept {
+    if (!open() || next_ns_ == 0) return;
+    for (std::uint64_t due = next(); due < now; due = next()) me.censor_unstarted(now - due);
   }
 
  private:
@@ -432,9 +523,19 @@ struct blocking {
   }
   /// A thread holder only burns its critical section.
   static std::suspend_never hold(hold_mode) noexcept { return {}; }
-  /// Open loop: spin until the intended start.
-  static auto idle_until(std::uint64_t deadline_ns) {
-    return blocking_call{[deadline_ns] { burn_until(deadline_ns); }};
+  /// Open loop: wait for the intended start -- asleep until the last
+  /// `spin_window_ns`, spinning after -- or until `stop` is raised.
+  static auto idle_until(std::uint64_t deadline_ns, const std::atomic<bool>& stop) {
+    return blocking_call{[deadline_ns, &stop] {
+      for (std::uint64_t now = now_ns(); now < deadline_ns; now = now_ns()) {
+        if (stop.load(std::memory_order_relaxed)) return;
+        const std::uint64_t left = deadline_ns - now;
+        if (left > detail::spin_window_ns) {
+          std::this_thread::sleep_for(std::chrono::nanoseconds(
+              std::min<std::uint64_t>(left - detail::spin_window_ns, 1'000'000)));
+        }
+      }
+    }};
   }
 };
 
@@ -453,9 +554,20 @@ struct suspending {
     return cv.async_wait(m, pred);
   }
   static csync::Task<void> hold(hold_mode mode) { return detail::coroutine_hold(mode); }
-  /// Open loop: let the loop's other tasks run until the intended start.
-  static csync::Task<void> idle_until(std::uint64_t deadline_ns) {
-    while (now_ns() < deadline_ns) co_await csync::runtime::yield();
+  /// Open loop: wait for the intended start -- on a loop timer until the
+  /// last `spin_window_ns`, then yielding to the loop's other tasks -- or
+  /// until `stop` is raised.
+  static csync::Task<void> idle_until(std::uint64_t deadline_ns, const std::atomic<bool>& stop) {
+    for (std::uint64_t now = now_ns(); now < deadline_ns; now = now_ns()) {
+      if (stop.load(std::memory_order_relaxed)) co_return;
+      const std::uint64_t left = deadline_ns - now;
+      if (left > detail::spin_window_ns) {
+        co_await csync::runtime::sleep_for(std::chrono::nanoseconds(
+            std::min<std::uint64_t>(left - detail::spin_window_ns, 1'000'000)));
+      } else {
+        co_await csync::runtime::yield();
+      }
+    }
   }
 };
 
@@ -504,7 +616,7 @@ repetition_data run_workers(const cell_params& p, const run_control& ctl,
     }
     for (std::size_t t = 0; t < workers; ++t) loops[t % loops.size()]->spawn(make_task(t));
   }
-  out.elapsed_s = detail::run_threads(threads.size(), shared, ctl, out, [&](std::size_t i) {
+  out.elapsed_s = detail::run_threads(threads.size(), shared, ctl, out, slots, [&](std::size_t i) {
     if (thread_waiters) {
       detail::drive(make_task(i));
     } else {
@@ -537,10 +649,10 @@ csync::Task<void> semaphore_worker(Sem& sem, const cell_params& p, const run_con
     std::uint64_t start = 0;
     if (arrivals.open()) {  // latency from the intended start, however late we are
       start = arrivals.next();
-      const std::uint64_t idle_from = now_ns();
-      if (idle_from < start) {
-        co_await W::idle_until(start);
-        me.burnt_ns += start - idle_from;
+      co_await W::idle_until(start, shared.stop);
+      if (ctl.timed() && shared.stopping()) {
+        if (const std::uint64_t now = now_ns(); start < now) me.censor_unstarted(now - start);
+        break;
       }
     } else if (timed_op) {
       start = now_ns();
@@ -558,9 +670,10 @@ csync::Task<void> semaphore_worker(Sem& sem, const cell_params& p, const run_con
     if (ctl.checks_exclusion()) shared.leave(p.weight);
     sem.release(p.weight);
     if (timed_op) me.record_wait(end - start);  // off the serialized path
-    ++me.ops;
+    me.count_op();
     me.burn(p.think_ns);
   }
+  if (ctl.timed()) arrivals.censor_backlog(now_ns(), me);
 }
 
 template <class W, class Sem>
@@ -598,26 +711,25 @@ struct pingpong_pair {
   channel<Sem> ping, pong;
 };
 
-/// Each party reads the clock as soon as its acquire returns and records
-/// before it sends again, so no span holds the partner's recording.
+/// Only one-way wakes are timed: a party reads the clock as soon as its
+/// acquire returns and records before it stamps and sends the next message,
+/// so no span holds either party's recording. (A timed round trip would hold
+/// the partner's; the round trip is 1 / throughput.)
 template <class W, class Sem>
 csync::Task<void> pingpong_worker(pingpong_pair<Sem>& pair, bool initiator, const run_control& ctl,
                                   detail::shared_state& shared, detail::worker_slot& me) {
   if (initiator) {  // counts round trips
     for (std::uint64_t i = 0; ctl.timed() ? !shared.stopping() : i < ctl.operations; ++i) {
-      const bool timed_op = me.sampler.next();
-      const std::uint64_t start = timed_op ? now_ns() : 0;
-      pair.ping.send(start);
+      pair.ping.send(me.sampler.next() ? now_ns() : 0);
       co_await W::acquire(*pair.pong.sem, 1);
       const std::uint64_t stamp = pair.pong.stamp();
-      const std::uint64_t end = timed_op || stamp ? now_ns() : 0;
+      const std::uint64_t end = stamp ? now_ns() : 0;
       if (ctl.timed() && shared.stopping()) {
-        me.censor(timed_op, end - start);
+        me.censor(stamp != 0, end - stamp);
         break;
       }
-      if (timed_op) me.record_wait(end - start);
-      if (stamp) me.thread->wake_latency.record(end - stamp);
-      ++me.ops;
+      if (stamp) me.record_wake(end - stamp);
+      me.count_op();
     }
     pair.ping.closing.store(true, std::memory_order_relaxed);  // published by release()
     pair.ping.sem->release(1);
@@ -627,7 +739,11 @@ csync::Task<void> pingpong_worker(pingpong_pair<Sem>& pair, bool initiator, cons
       if (pair.ping.closing.load(std::memory_order_relaxed)) break;
       const std::uint64_t stamp = pair.ping.stamp();
       const std::uint64_t end = stamp ? now_ns() : 0;
-      if (stamp && !(ctl.timed() && shared.stopping())) me.thread->wake_latency.record(end - stamp);
+      if (ctl.timed() && shared.stopping()) {
+        me.censor(stamp != 0, end - stamp);
+      } else if (stamp) {
+        me.record_wake(end - stamp);
+      }
       pair.pong.send(me.sampler.next() ? now_ns() : 0);
     }
   }
@@ -660,9 +776,11 @@ repetition_data pingpong_workload(MakeSem& make_sem, const cell_params& p, const
   // Round trips are counted by initiators (even slots): fairness is over pairs.
   out.ops_per_worker.clear();
   out.max_wait_ns_per_worker.clear();
+  out.longest_stall_ns_per_worker.clear();
   for (std::size_t i = 0; i < slots.workers.size(); i += 2) {
-    out.ops_per_worker.push_back(slots.workers[i].ops);
+    out.ops_per_worker.push_back(slots.workers[i].ops.load(std::memory_order_relaxed));
     if (ctl.times_operations()) out.max_wait_ns_per_worker.push_back(slots.workers[i].max_wait_ns);
+    if (ctl.timed()) out.longest_stall_ns_per_worker.push_back(slots.workers[i].longest_stall_ns);
   }
   return out;
 }

@@ -180,7 +180,7 @@ csync::Task<void> consumer(bounded_queue<Kit>& q, const cell_params& p, const ru
     q.mutex.unlock();
     q.not_full.notify_one();
     if (timed_op) me.record_wait(end - start);
-    ++me.ops;
+    me.count_op();
     me.burn(p.think_ns);
   }
 }
@@ -249,7 +249,7 @@ csync::Task<void> herd_waiter(herd<Kit>& h, const run_control& ctl, detail::work
     // Under the mutex (the waiter holds it until its next wait): a few ns.
     if (end && place == 1) me.thread->wake_latency.record(end - h.notified_at);
     if (end && place == h.waiters) me.thread->herd_latency.record(end - h.notified_at);
-    ++me.ops;
+    me.count_op();
   }
   h.mutex.unlock();
 }

@@ -92,7 +92,7 @@ csync::Task<void> mixed_io_worker(Sem& sem, int read_fd, int write_fd, const cel
     if (ctl.checks_exclusion()) shared.leave(p.weight);
     sem.release(p.weight);
     if (timed_op) me.record_wait(end - start);
-    ++me.ops;
+    me.count_op();
     me.burn(p.think_ns);
   }
 }

@@ -1,6 +1,9 @@
 // harness/tests/metrics_test.cpp -- the arithmetic csync-bench reports.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -69,19 +72,70 @@ TEST(Fairness, JainAndRelativeStddev) {
   EXPECT_NEAR(g.relative_stddev, 1.732, 0.001);  // population stddev sqrt(3) of mean 1
 }
 
-TEST(Summary, MedianMeanAndBootstrapInterval) {
-  const summary s = summary::of({5, 1, 4, 2, 3}, 42);
+TEST(Summary, MedianMeanAndOrderStatisticInterval) {
+  const summary s = summary::of({5, 1, 4, 2, 3});
   EXPECT_DOUBLE_EQ(s.median, 3);
   EXPECT_DOUBLE_EQ(s.mean, 3);
   EXPECT_NEAR(s.stddev, 1.5811, 1e-4);
-  EXPECT_LE(s.ci95_low, s.median);
-  EXPECT_GE(s.ci95_high, s.median);
-  EXPECT_GE(s.ci95_low, 1);
-  EXPECT_LE(s.ci95_high, 5);
-  EXPECT_EQ(summary::of({5, 1, 4, 2, 3}, 42).ci95_low, s.ci95_low) << "seeded: reproducible";
-  const summary one = summary::of({7}, 1);
-  EXPECT_EQ(one.ci95_low, 7);
-  EXPECT_EQ(one.ci95_high, 7);
+  // n = 5: only [x(1), x(5)] exists, covering 1 - 2 / 2^5 = 93.75 %.
+  EXPECT_EQ(s.ci.low, 1);
+  EXPECT_EQ(s.ci.high, 5);
+  EXPECT_DOUBLE_EQ(s.ci.coverage, 0.9375);
+  const summary one = summary::of({7});
+  EXPECT_EQ(one.ci.low, 7);
+  EXPECT_EQ(one.ci.high, 7);
+  EXPECT_EQ(one.ci.coverage, 0) << "one sample covers nothing";
+}
+
+TEST(Intervals, MedianIntervalsMatchTheBinomialTable) {
+  // n, k of [x(k), x(n+1-k)], exact coverage 1 - 2 P(Bin(n, 1/2) <= k-1),
+  // the largest k reaching 95 % (Conover, Practical Nonparametric Statistics).
+  struct row {
+    std::size_t n, k;
+    double coverage;
+  };
+  for (const row r : {row{3, 1, 0.75}, row{6, 1, 0.96875}, row{8, 1, 0.9921875},
+                      row{10, 2, 1 - 2 * 11.0 / 1024}, row{20, 6, 1 - 2 * 21700.0 / 1048576}}) {
+    std::vector<double> x(r.n);
+    for (std::size_t i = 0; i < r.n; ++i) x[i] = static_cast<double>(i + 1);
+    const csync::bench::interval ci = csync::bench::median_interval(x);
+    EXPECT_EQ(ci.low, static_cast<double>(r.k)) << r.n;
+    EXPECT_EQ(ci.high, static_cast<double>(r.n + 1 - r.k)) << r.n;
+    EXPECT_NEAR(ci.coverage, r.coverage, 1e-12) << r.n;
+  }
+}
+
+TEST(Intervals, RatioIntervalUsesTheMannWhitneyCriticalValues) {
+  // Two-sided 5 % critical values of U (a table of the Mann-Whitney test):
+  // n1 = n2 = 5: 2; 4 and 6: 2; 8 and 8: 13; 3 and 5: 0. The interval of the
+  // Hodges-Lehmann shift is [d(c+1), d(N-c)] of the N = n1 n2 sorted
+  // differences; with a / b = e^(i + j / 1000) every difference is distinct
+  // and its rank is known.
+  struct row {
+    std::size_t n1, n2, critical;
+  };
+  for (const row r : {row{5, 5, 2}, row{4, 6, 2}, row{8, 8, 13}, row{6, 6, 5}}) {
+    std::vector<double> a, b;
+    for (std::size_t i = 0; i < r.n1; ++i) a.push_back(std::exp(static_cast<double>(i)));
+    for (std::size_t j = 0; j < r.n2; ++j) b.push_back(std::exp(-static_cast<double>(j) / 1000));
+    std::vector<double> d;
+    for (double x : a) {
+      for (double y : b) d.push_back(std::log(x) - std::log(y));
+    }
+    std::sort(d.begin(), d.end());
+    const auto ratio = csync::bench::ratio_of(a, b);
+    ASSERT_TRUE(ratio.has_value());
+    EXPECT_NEAR(std::log(ratio->ci.low), d[r.critical], 1e-9) << r.n1 << "x" << r.n2;
+    EXPECT_NEAR(std::log(ratio->ci.high), d[d.size() - 1 - r.critical], 1e-9) << r.n1 << "x" << r.n2;
+    EXPECT_GE(ratio->ci.coverage, 0.95);
+  }
+  // Too few to reach 95 %: 3 against 3 has only [d(1), d(9)], 1 - 2/20 = 90 %.
+  const auto small = csync::bench::ratio_of({1, 2, 3}, {1, 2, 3});
+  ASSERT_TRUE(small.has_value());
+  EXPECT_DOUBLE_EQ(small->ci.coverage, 0.9);
+  EXPECT_DOUBLE_EQ(small->ratio, 1.0);
+  EXPECT_FALSE(csync::bench::ratio_of({1, 0}, {1}).has_value()) << "a ratio needs positive values";
+  EXPECT_FALSE(csync::bench::ratio_of({}, {1}).has_value());
 }
 
 }  // namespace

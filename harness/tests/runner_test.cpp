@@ -105,7 +105,7 @@ TEST_F(Runner, ReportSchemaIsLocked) {
                                    "cpus_allowed", "kernel", "machine", "compiler", "cxx_flags",
                                    "build_type", "csync_git_sha", "date", "load_average",
                                    "steal_ticks_at_start", "steal_ticks_at_end", "io_uring", "iocp",
-                                   "loop_backend", "timer_cost_ns"}));
+                                   "loop_backend", "timer_cost_ns", "burn_ns_per_iteration"}));
   EXPECT_EQ(report["context"]["platform"], csync::bench::platform::name());
   EXPECT_EQ(keys_of(report["context"]["iocp"]),
             (std::set<std::string>{"port", "wait_completion_packet"}));
@@ -150,7 +150,11 @@ TEST_F(Runner, ReportSchemaIsLocked) {
                                      "timer_floor_ns"}));
     EXPECT_EQ(cell["measurement"]["latency_loop"], "closed");
     EXPECT_EQ(keys_of(cell["harness_overhead"]),
-              (std::set<std::string>{"fraction", "min", "max", "limit", "flagged"}));
+              (std::set<std::string>{"fraction", "min", "max", "limit", "verdict", "flagged"}));
+    const std::string verdict = cell["harness_overhead"]["verdict"];
+    EXPECT_TRUE(verdict == "within limit" || verdict == "above limit" || verdict == "unresolved")
+        << verdict;
+    EXPECT_EQ(cell["harness_overhead"]["flagged"].get<bool>(), verdict == "above limit");
     EXPECT_EQ(keys_of(cell["diagnostic"]),
               (std::set<std::string>{"operations", "max_holders", "violations", "wakes_per_op",
                                      "spurious_per_op", "futile_per_op"}));
@@ -162,7 +166,8 @@ TEST_F(Runner, ReportSchemaIsLocked) {
     const json& rep = cell["repetitions"][0];
     EXPECT_EQ(keys_of(rep),
               (std::set<std::string>{"elapsed_s", "operations", "throughput_ops_per_s",
-                                     "ops_per_worker", "starved", "fairness", "censored_waits",
+                                     "ops_per_worker", "starved", "longest_stall_ns_per_worker",
+                                     "fairness", "censored_waits",
                                      "cpu_ns_per_op", "wasted_cpu_ns_per_op",
                                      "voluntary_switches_per_op", "involuntary_switches_per_op",
                                      "latency_run"}));
@@ -179,9 +184,13 @@ TEST_F(Runner, ReportSchemaIsLocked) {
     for (const auto& [k, v] : rep["latency_run"].items()) same.insert("latency_run/" + k);
     const json& throughput = cell["aggregates"]["throughput"];
     EXPECT_EQ(keys_of(throughput),
-              (std::set<std::string>{"median", "mean", "stddev", "ci95_low", "ci95_high", "n",
-                                     "unit"}));
+              (std::set<std::string>{"median", "mean", "stddev", "ci_low", "ci_high",
+                                     "ci_coverage", "n", "unit"}));
     EXPECT_EQ(throughput["unit"], "ops/s");
+    EXPECT_LE(throughput["ci_low"].get<double>(), throughput["median"].get<double>());
+    EXPECT_GE(throughput["ci_high"].get<double>(), throughput["median"].get<double>());
+    EXPECT_DOUBLE_EQ(throughput["ci_coverage"].get<double>(), 0.5) << "n = 2: [min, max], 1 - 2/4";
+    EXPECT_EQ(rep["longest_stall_ns_per_worker"].size(), 2u);
     EXPECT_TRUE(cell["aggregates"]["acquire_p99"].contains("below_timer_floor"));
   }
   EXPECT_EQ(peer_repetition_keys, csync_repetition_keys);
@@ -190,7 +199,11 @@ TEST_F(Runner, ReportSchemaIsLocked) {
   EXPECT_TRUE(strategies.count("std_mutex_condvar"));
   for (const json& cell : report["results"]) {
     if (cell["parameters"]["strategy"] == "intrusive_list") {
-      EXPECT_TRUE(cell["throughput_vs_peers"].contains("std_counting_semaphore"));
+      ASSERT_TRUE(cell["throughput_vs_peers"].contains("std_counting_semaphore"));
+      const json& ratio = cell["throughput_vs_peers"]["std_counting_semaphore"];
+      EXPECT_EQ(keys_of(ratio), (std::set<std::string>{"ratio", "ci_low", "ci_high", "ci_coverage"}));
+      EXPECT_LE(ratio["ci_low"].get<double>(), ratio["ratio"].get<double>());
+      EXPECT_GE(ratio["ci_high"].get<double>(), ratio["ratio"].get<double>());
     }
   }
 }

@@ -99,7 +99,7 @@ TEST(ScenarioLoad, DefaultsOnlyGivesOneCellWithTheBuiltInDefaults) {
   EXPECT_EQ(c.to_json(), expected.to_json());
   EXPECT_EQ(c.workload, workload_kind::semaphore);
   EXPECT_EQ(c.duration_ms, 1000u);
-  EXPECT_EQ(c.repetitions, 5u);
+  EXPECT_EQ(c.repetitions, 6u);
   EXPECT_FALSE(c.spin_budget.has_value());
   EXPECT_TRUE(s.excluded.empty());
 }
