@@ -11,12 +11,20 @@ figures of their own, titled "under <emulator>".
 
 Conventions, the same in every figure: one colour per csync strategy; peers
 (the cells' `is_peer`) grey, dashed, with hollow markers; one marker shape per
-report. Figures drawn from the throughput runs (throughput, fairness, CPU)
-put a hatched ring on a starved cell (some workers did no operation: the
-throughput is the others' alone), with a legend entry per "N of M workers";
-latency figures put a red ring on a cell whose latency recording cost more
-than the limit (`harness_overhead.flagged`), say so in a footnote, and name
-the latency loop (closed or open) in their panel titles. A schema 1 report
+report. Error bars are the aggregates' order-statistic intervals of the
+median (`ci_low`, `ci_high`); where their coverage (`ci_coverage`) is below
+95 % (5 repetitions or fewer) a footnote gives it. Every figure but the
+CCDF puts a hatched ring on a starved cell (some worker did no operation in
+at least one repetition: the throughput is the others' alone, and the waits
+that never ended are in no latency histogram), with a legend entry per
+"starved in K of R repetitions (up to N of M workers)"; the CCDF names the
+starved lines in a footnote. Latency figures put a red ring on a cell whose
+latency recording cost more than the limit (`harness_overhead.flagged`), a
+dotted square on a median below the timer floor (`below_timer_floor`: the
+clock dominates it; the CCDF draws the floor as a vertical line), say so in
+footnotes, and name the latency loop (closed or open) in their panel titles.
+A kind of latency no cell of a group timed (pingpong's acquire latency) gets
+no panel, and a group with none gets no latency figure. A schema 1 report
 (upgraded on load) gets a footnote naming the old instrument.
 """
 
@@ -35,8 +43,9 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
 
 from .report import (  # noqa: E402
-    CONTEXT_KEYS, CSYNC_STRATEGIES, RUN_SETTINGS, is_peer, latency_flagged, latency_loop,
-    overhead_limit, short_cpu_model, starved_label, x_parameter)
+    CONTEXT_KEYS, CSYNC_STRATEGIES, INTERVAL_LEVEL, RUN_SETTINGS, below_timer_floor,
+    duration_label, is_peer, latency_flagged, latency_loop, median_interval, overhead_limit,
+    percent, short_cpu_model, starved_label, timer_floor_ns, x_parameter)
 
 LINE_PARAMETERS = frozenset({"strategy", "fairness", "spin_budget"})
 CSYNC_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
@@ -50,7 +59,11 @@ RING_STYLES = {  # scatter() styles of the rings around marked points
                 "hatch": "////", "linewidths": 0.8, "zorder": 3},
     "flagged": {"marker": "o", "s": 170, "facecolors": "none", "edgecolors": "tab:red",
                 "linewidths": 1.4, "zorder": 3},
+    "floor": {"marker": "s", "s": 120, "facecolors": "none", "edgecolors": "0.3",
+              "linestyles": ":", "linewidths": 1.2, "zorder": 3},
 }
+FLOOR_LABEL = "below timer floor (2× a clock read)"
+FLOOR_LINE = {"color": "0.3", "linestyle": "-.", "linewidth": 1.0}
 REPORT_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 VARIANT_LINESTYLES = ("-", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))
 # Layout, in inches (see Plotter.new_figure).
@@ -153,7 +166,7 @@ class Plotter:
 
     def throughput_figure(self, group):
         fig, axes = self.new_figure(group, "Throughput", ["throughput (M ops/s)"],
-                                    marks=("starved",))
+                                    marks=("starved",), intervals=("throughput",))
         self.plot_aggregate(axes[0], group, "throughput", scale=1e-6, marks=("starved",))
         axes[0].set_ylim(bottom=0)
         return self.finish(fig, axes, group)
@@ -165,23 +178,36 @@ class Plotter:
         panels = [(kind, p) for kind in kinds for p in ("p50", "p99")]
         loop = loop_label(group)
         titles = [f"{kind} latency {p}" + (f" ({loop})" if loop else "") for kind, p in panels]
+        names = [f"{kind}_{p}" for kind, p in panels]
+        marks = ("flagged", "floor", "starved")
         fig, axes = self.new_figure(group, "Latency percentiles", titles, columns=2,
-                                    marks=("flagged",))
-        for ax, (kind, percentile) in zip(axes, panels):
-            self.plot_aggregate(ax, group, f"{kind}_{percentile}", marks=("flagged",))
+                                    marks=marks, intervals=names, latency=True)
+        for ax, name in zip(axes, names):
+            self.plot_aggregate(ax, group, name, marks=marks)
             scale_axis(ax, "y", unit="ns")
         return self.finish(fig, axes, group)
 
     def ccdf_figure(self, group, at):
+        """One panel per kind of latency timed at x = `at`. A CCDF has no points to
+        ring: its footnotes name the lines that are flagged, starved or below the
+        timer floor, and a dash-dotted line marks that floor."""
         kinds = [k for k in LATENCY_KINDS if has_histogram(group, k, at)]
         if not kinds:
             return None
         loop = loop_label(group)
         titles = [f"P({kind} latency ≥ x)" + (f", {loop}" if loop else "") for kind in kinds]
-        flagged = [self.line_label(group, line) for line in group.lines.values()
-                   if line.cells.get(at) and latency_flagged(line.cells[at])]
-        fig, axes = self.new_figure(group, f"Latency CCDF at {group.x_name} = {at}", titles,
-                                    columns=len(kinds), flagged_lines=flagged)
+        at_x = [(label, line.cells[at]) for label, line in self.labelled_lines(group)
+                if line.cells.get(at)]
+        floors = {kind: ccdf_floors(group, kind, at) for kind in kinds}
+        fig, axes = self.new_figure(
+            group, f"Latency CCDF at {group.x_name} = {at}", titles, columns=len(kinds),
+            latency=True,
+            flagged_lines=[label for label, cell in at_x if latency_flagged(cell)],
+            starved_lines=[f"{label} {starved_label(cell).removeprefix('starved ')}"
+                           for label, cell in at_x if starved_label(cell)],
+            floor_lines=[label for label, cell in at_x
+                         if any(below_timer_floor(cell, f"{k}_p50") for k in kinds)],
+            floors=sorted({f for found in floors.values() for f in found}))
         for ax, kind in zip(axes, kinds):
             for line in group.lines.values():
                 cell = line.cells.get(at)
@@ -189,6 +215,8 @@ class Plotter:
                 if histogram:
                     xs, ys = ccdf(histogram)
                     ax.step(xs, ys, where="post", **self.style(group, line, markers=False))
+            for floor in floors[kind]:
+                ax.axvline(floor, label=FLOOR_LABEL, **FLOOR_LINE)
             scale_axis(ax, "x", unit="ns")
             scale_axis(ax, "y")
             ax.set_xlabel(f"{loop} latency" if loop else "latency")
@@ -197,7 +225,7 @@ class Plotter:
 
     def fairness_figure(self, group):
         fig, axes = self.new_figure(group, "Fairness", ["Jain's index (1 = perfectly fair)"],
-                                    marks=("starved",))
+                                    marks=("starved",), intervals=("jain",))
         self.plot_aggregate(axes[0], group, "jain", marks=("starved",))
         axes[0].set_ylim(0, 1.05)
         return self.finish(fig, axes, group)
@@ -208,7 +236,8 @@ class Plotter:
         titles = ["CPU per op, user + sys", "wasted CPU per op (CPU − busy work)",
                   "context switches per op, vol. + invol."]
         fig, axes = self.new_figure(group, "CPU and context switches", titles, columns=3,
-                                    marks=("starved",))
+                                    marks=("starved",),
+                                    intervals=("cpu_per_op", "wasted_cpu_per_op"))
         for ax, name in zip(axes, ("cpu_per_op", "wasted_cpu_per_op")):
             self.plot_aggregate(ax, group, name, marks=("starved",))
             scale_axis(ax, "y", "ns")
@@ -220,11 +249,14 @@ class Plotter:
 
     # --- building blocks -----------------------------------------------------------
 
-    def new_figure(self, group, what, titles, columns=1, marks=(), flagged_lines=()):
+    def new_figure(self, group, what, titles, columns=1, marks=(), intervals=(),
+                   latency=False, **ccdf_notes):
         """A figure with a fixed layout: plots of a constant size, room on the right
         for the legend, on top for the title and below for the footnotes
-        (`figure_notes`: what the `marks` drawn in it mean, and any schema 1
-        report; `flagged_lines`: the lines of a CCDF whose latencies are flagged).
+        (`figure_notes`: what the `marks` drawn in it mean, the coverage of the
+        error bars of the aggregates `intervals` where it is below 95 %, and
+        any schema 1 report; `ccdf_notes`: a CCDF's lines whose latencies
+        are flagged, starved or below the timer floor, and the floors drawn).
 
         Sized by hand rather than with tight_layout/bbox_inches="tight", which
         measure every tick label and made the full report take a minute.
@@ -232,7 +264,9 @@ class Plotter:
         rows = math.ceil(len(titles) / columns)
         labels = [self.line_label(group, line) for line in group.lines.values()]
         labels += [label for _, label in self.allowed_cpus(group)]
-        labels += mark_labels(group, marks)
+        labels += mark_labels(group, marks, intervals)
+        if ccdf_notes.get("floors"):
+            labels.append(FLOOR_LABEL)
         legend_width = 0.5 + CHAR_WIDTH * max(map(len, labels))
         plots_width = MARGIN_LEFT + columns * PANEL_WIDTH + (columns - 1) * GAP_WIDTH
         width = plots_width + legend_width
@@ -240,7 +274,8 @@ class Plotter:
                              for text in (f"{what}: {self.title_context(group)}",
                                           group.describe()))
         notes = [textwrap.fill(note, int((width - 0.3) / NOTE_CHAR_WIDTH))
-                 for note in self.figure_notes(group, marks, flagged_lines)]
+                 for note in self.figure_notes(group, marks, intervals, latency,
+                                               **ccdf_notes)]
         note_lines = sum(note.count("\n") + 1 for note in notes)
         bottom = MARGIN_BOTTOM + (0.1 + NOTE_HEIGHT * note_lines if notes else 0.0)
         top = 0.45 + 0.18 * suptitle.count("\n")
@@ -258,22 +293,51 @@ class Plotter:
             ax.set_title(title, fontsize=10)
         return fig, axes
 
-    def figure_notes(self, group, marks=(), flagged_lines=()):
-        """The footnotes of a figure of `group` (plain text, one per entry)."""
+    def figure_notes(self, group, marks=(), intervals=(), latency=False, flagged_lines=(),
+                     starved_lines=(), floor_lines=(), floors=()):
+        """The footnotes of a figure of `group` (plain text, one per entry).
+
+        `marks`: the rings drawn on points ("starved", "flagged", "floor");
+        `intervals`: the aggregates drawn with error bars; `latency`: a figure
+        of the latency runs; the rest name a CCDF's lines (it has no points to
+        ring) and the timer floors it draws.
+        """
         notes = []
         cells = group.cells()
-        if "starved" in marks and any(starved_label(c) for c in cells):
-            notes.append("hatched ring: starved cell, some workers did no operation in the "
-                         "throughput runs (median over the repetitions); its throughput is "
-                         "the other workers' alone")
+        coverage = coverage_note(cells, intervals)
+        if coverage:
+            notes.append(coverage)
+        if starved_lines or ("starved" in marks and any(starved_label(c) for c in cells)):
+            consequence = ("the waits that never ended (censored at the stop) are in no "
+                           "latency histogram, so its latencies leave the longest waits out"
+                           if latency else "its throughput is the other workers' alone")
+            if starved_lines:
+                notes.append(f"starved: {'; '.join(starved_lines)}: some worker did no "
+                             f"operation in those throughput runs; {consequence}")
+            else:
+                notes.append(f"hatched ring: starved cell: some worker did no operation in "
+                             f"at least one throughput run (legend: in how many "
+                             f"repetitions, and the most workers in one); {consequence}")
         flagged = [c for c in cells if latency_flagged(c)]
         if flagged and ("flagged" in marks or flagged_lines):
             where = f" ({', '.join(flagged_lines)})" if flagged_lines else ""
             ring = "" if flagged_lines else "red ring: "
             notes.append(f"{ring}{flagged_label(flagged[0])}{where}: the latency runs' "
                          f"throughput was lower than the throughput runs' by more than "
-                         f"that (harness_overhead.flagged), so these latencies were "
-                         f"measured on a disturbed system")
+                         f"that, over the whole interval of the paired runs "
+                         f"(harness_overhead.flagged), so these latencies were measured on "
+                         f"a disturbed system")
+        floor_cells = [c for c in cells if any(below_timer_floor(c, name) for name in intervals)]
+        if ("floor" in marks and floor_cells) or floor_lines:
+            values = floors or sorted({timer_floor_ns(c) for c in floor_cells} - {None})
+            where = f" ({', '.join(floor_lines)})" if floor_lines else ""
+            head = ("dash-dotted line: the timer floor" if floors
+                    else "median below the timer floor" if floor_lines
+                    else "dotted square: median below the timer floor")
+            notes.append(f"{head}{where}, 2× the cost of a clock read "
+                         f"(measurement.timer_floor_ns"
+                         + (f", {', '.join(duration_label(v) for v in values)}" if values else "")
+                         + "): below it the clock dominates the latency (below_timer_floor)")
         for i in group.reports():
             note = self.reports[i].legacy_note
             if note:
@@ -292,24 +356,27 @@ class Plotter:
         return "; ".join(dict.fromkeys(parts))
 
     def plot_aggregate(self, ax, group, name, scale=1.0, marks=()):
-        """Median of an aggregate per x, with its bootstrap 95% CI as error bars."""
+        """Median of an aggregate per x, with the median's interval (`ci_low`,
+        `ci_high`) as error bars; `figure_notes` gives their coverage where it
+        is below 95 %."""
         def value(cell):
             agg = cell["aggregates"].get(name)
             return None if agg is None else agg["median"] * scale
 
         def error(cell):
             agg = cell["aggregates"][name]
-            low, high = agg.get("ci95_low"), agg.get("ci95_high")
+            low, high, _ = median_interval(agg)
             if low is None or high is None:
                 return (0.0, 0.0)
             median = agg["median"]
             return (max(median - low, 0.0) * scale, max(high - median, 0.0) * scale)
 
-        self.plot_values(ax, group, value, error, marks)
+        self.plot_values(ax, group, value, error, marks, metric=name)
 
-    def plot_values(self, ax, group, value, error=None, marks=()):
+    def plot_values(self, ax, group, value, error=None, marks=(), metric=None):
         """One line per Line of the group: value(cell) at each x, skipping None;
-        then a ring on each point `marks` asks for ("starved", "flagged")."""
+        then a ring on each point `marks` asks for ("starved", "flagged",
+        "floor": the aggregate `metric` below the timer floor)."""
         marked = defaultdict(list)  # (ring style, legend label) -> [(x, y)]
         for index, line in enumerate(group.lines.values()):
             shift = dodge(group, index)
@@ -325,7 +392,7 @@ class Plotter:
                 yerr = list(zip(*(error(c) for c in cells)))
                 ax.errorbar(xs, ys, yerr=yerr, capsize=2.5, elinewidth=0.8, **style)
             for x, y, cell in points:
-                for ring in cell_rings(cell, marks):
+                for ring in cell_rings(cell, marks, metric):
                     marked[ring].append((x, y))
         for (kind, label), xys in marked.items():
             ax.scatter(*zip(*xys), label=label, **RING_STYLES[kind])
@@ -343,6 +410,10 @@ class Plotter:
             style.update(marker=REPORT_MARKERS[line.report % len(REPORT_MARKERS)],
                          markersize=5, markerfacecolor="white" if peer else style["color"])
         return style
+
+    def labelled_lines(self, group):
+        """[(legend label, Line)] of the group, in its order."""
+        return [(self.line_label(group, line), line) for line in group.lines.values()]
 
     def line_label(self, group, line):
         label = line.strategy + (f" {line.variant}" if line.variant else "")
@@ -504,16 +575,19 @@ def loop_label(group):
     return " and ".join(f"{loop}-loop" for loop in loops)
 
 
-def cell_rings(cell, marks):
+def cell_rings(cell, marks, metric=None):
     """[(ring kind, legend label)] of the rings `marks` asks for that `cell` gets:
-    ("starved", "starved: 1 of 4 workers did no operation") where some workers
-    did no operation, ("flagged", "latency recording cost > 2 %") where the
-    cell's latencies are flagged."""
+    ("starved", "starved in 2 of 5 repetitions (up to 1 of 4 workers)") where
+    some worker did no operation in any repetition, ("flagged", "latency
+    recording cost > 2 %") where the cell's latencies are flagged, ("floor",
+    FLOOR_LABEL) where the latency aggregate `metric` is below the timer floor."""
     rings = []
     if "starved" in marks and starved_label(cell):
         rings.append(("starved", starved_label(cell)))
     if "flagged" in marks and latency_flagged(cell):
         rings.append(("flagged", flagged_label(cell)))
+    if "floor" in marks and metric and below_timer_floor(cell, metric):
+        rings.append(("floor", FLOOR_LABEL))
     return rings
 
 
@@ -521,9 +595,39 @@ def flagged_label(cell):
     return f"latency recording cost > {overhead_limit(cell) * 100:g} %"
 
 
-def mark_labels(group, marks):
-    """Every ring label a figure of `group` with `marks` can have (for its legend width)."""
-    return sorted({label for c in group.cells() for _, label in cell_rings(c, marks)})
+def mark_labels(group, marks, metrics=()):
+    """Every ring label a figure of `group` with `marks` on the aggregates
+    `metrics` can have (for its legend width)."""
+    return sorted({label for c in group.cells() for metric in (*metrics, None)
+                   for _, label in cell_rings(c, marks, metric)})
+
+
+def coverage_note(cells, names):
+    """The footnote on error bars whose coverage is below 95 %, e.g.
+    `error bars: order statistics of the median, coverage 93.8 % (n=5); below
+    95 %`, from the aggregates `names` of `cells`; None where every interval
+    reaches 95 % (or says no coverage: a schema 1 report's bootstrap)."""
+    low = set()
+    for cell in cells:
+        for name in names:
+            aggregate = cell["aggregates"].get(name)
+            lower, upper, coverage = median_interval(aggregate)
+            if None not in (lower, upper, coverage) and coverage < INTERVAL_LEVEL:
+                low.add((coverage, aggregate.get("n")))
+    if not low:
+        return None
+    found = ", ".join(f"{percent(coverage)}" + (f" (n={n})" if n is not None else "")
+                      for coverage, n in sorted(low, reverse=True))
+    return (f"error bars: order statistics of the median, coverage {found}; below "
+            f"{percent(INTERVAL_LEVEL)}")
+
+
+def ccdf_floors(group, kind, at):
+    """The timer floors (measurement.timer_floor_ns) of the cells at x = `at`
+    whose `kind` latency median is below it: drawn as lines in the CCDF."""
+    return sorted({timer_floor_ns(line.cells[at]) for line in group.lines.values()
+                   if line.cells.get(at) and below_timer_floor(line.cells[at], f"{kind}_p50")}
+                  - {None})
 
 
 def has_aggregate(group, name):
@@ -611,14 +715,6 @@ def short_number(value):
         if abs(value) >= factor:
             return f"{value / factor:g}{suffix}"
     return f"{value:g}"
-
-
-def duration_label(ns):
-    """Plain-text tick label for nanoseconds: 500 ns, 2 µs, 10 ms."""
-    for factor, suffix in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
-        if abs(ns) >= factor:
-            return f"{ns / factor:g} {suffix}"
-    return "0" if ns == 0 else f"{ns:g} ns"
 
 
 def save(fig, stem, formats):

@@ -17,6 +17,7 @@ import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 TOOL = "csync-bench"
 SCHEMA_VERSION = 2
@@ -36,6 +37,15 @@ CSYNC_STRATEGIES = (
 # Aggregates that are latencies and so carry `below_timer_floor`.
 LATENCY_AGGREGATES = ("acquire_p50", "acquire_p99", "acquire_p999", "wake_p50", "wake_p99",
                       "herd_p50", "herd_p99")
+
+# `harness_overhead.verdict` (docs/report-format.md): `flagged` is true for
+# "above limit" alone; "not applicable" for open loops, whose throughput is
+# their offered rate whatever the timing costs.
+VERDICTS = ("within limit", "above limit", "unresolved", "not applicable")
+VERDICT_ABOVE, VERDICT_UNRESOLVED, VERDICT_NOT_APPLICABLE = VERDICTS[1:]
+# The level the median intervals aim at; where the repetitions are too few,
+# `ci_coverage` is below it and the figures say so.
+INTERVAL_LEVEL = 0.95
 
 # Parameters that say how long a cell was measured, not what was measured
 # (docs/scenario-format.md, "Cell key").
@@ -65,30 +75,100 @@ def is_peer(cell):
     return cell["parameters"]["strategy"] not in CSYNC_STRATEGIES
 
 
-def starved_workers(cell):
-    """(median `starved` over the repetitions, workers) of an ok cell where some
-    workers did no operation, else None.
+class Starved(NamedTuple):
+    """How a cell starved workers over its repetitions (throughput runs)."""
 
-    Workers is the length of a repetition's `ops_per_worker` (pingpong: pairs),
-    None where that is not known.
+    repetitions: int  # repetitions with at least one starved worker
+    of: int  # repetitions that recorded `starved`
+    most: int  # the most workers starved in one repetition
+    workers: int | None  # workers per repetition (pingpong: pairs); None where not known
+    noun: str = "workers"  # what `workers` counts: "workers", or "pairs" for pingpong
+
+
+def starved_workers(cell):
+    """A Starved for an ok cell where any repetition had a worker that did no
+    operation, else None (also where no repetition recorded `starved`, as
+    in a schema 1 report).
+
+    Any repetition counts, not the median over them: a cell that starves a
+    worker in 2 of 5 repetitions has a median of 0 but is not sound. Workers
+    is the length of a repetition's `ops_per_worker` (pingpong: pairs).
     """
-    starved = (cell.get("aggregates") or {}).get("starved") or {}
-    if not _is_number(starved.get("median")) or starved["median"] <= 0:
+    reps = [rep for rep in cell.get("repetitions") or () if isinstance(rep, dict)]
+    counts = [rep["starved"] for rep in reps if _is_number(rep.get("starved"))]
+    starved = [count for count in counts if count > 0]
+    if not starved:
         return None
-    workers = next((len(rep["ops_per_worker"]) for rep in cell.get("repetitions", ())
+    workers = next((len(rep["ops_per_worker"]) for rep in reps
                     if isinstance(rep.get("ops_per_worker"), list)), None)
-    return starved["median"], workers
+    noun = "pairs" if (cell.get("parameters") or {}).get("workload") == "pingpong" else "workers"
+    return Starved(len(starved), len(counts), max(starved), workers, noun)
 
 
 def starved_label(cell):
-    """`starved: 1 of 4 workers did no operation` for a starved cell, else None."""
+    """`starved in 2 of 5 repetitions (up to 1 of 4 workers)` for a starved cell,
+    else None."""
     found = starved_workers(cell)
     if found is None:
         return None
-    count, workers = found
-    of = f" of {workers}" if workers is not None else ""
-    noun = "worker" if count == 1 and workers is None else "workers"
-    return f"starved: {count:g}{of} {noun} did no operation"
+    noun = found.noun
+    if found.workers is None and found.most == 1:
+        noun = noun[:-1]  # "up to 1 worker"
+    of = f" of {found.workers}" if found.workers is not None else ""
+    repetitions = "repetition" if found.of == 1 else "repetitions"
+    return (f"starved in {found.repetitions} of {found.of} {repetitions} "
+            f"(up to {found.most:g}{of} {noun})")
+
+
+def longest_stall_ns(cell):
+    """The longest time any worker of an ok cell went without completing an
+    operation in a throughput run (`longest_stall_ns_per_worker`, the
+    controller's progress monitor, ~1 ms resolution), or None where no
+    repetition recorded it (counted runs; schema 1)."""
+    stalls = [stall for rep in cell.get("repetitions") or () if isinstance(rep, dict)
+              for stall in rep.get("longest_stall_ns_per_worker") or () if _is_number(stall)]
+    return max(stalls, default=None)
+
+
+def overhead_verdict(cell):
+    """`harness_overhead.verdict` (one of VERDICTS), or None where the cell has
+    none (not ok; a schema 1 report, whose overhead was never judged)."""
+    return (cell.get("harness_overhead") or {}).get("verdict")
+
+
+def median_interval(aggregate):
+    """(ci_low, ci_high, ci_coverage) of an aggregate, None for what it lacks
+    (a schema 1 report's intervals have no coverage: they were bootstrap
+    intervals)."""
+    aggregate = aggregate if isinstance(aggregate, dict) else {}
+    return tuple(aggregate.get(k) if _is_number(aggregate.get(k)) else None
+                 for k in ("ci_low", "ci_high", "ci_coverage"))
+
+
+def below_timer_floor(cell, name):
+    """True where the cell's latency aggregate `name` has its median below
+    `measurement.timer_floor_ns` (`below_timer_floor`): the clock dominates it."""
+    aggregate = (cell.get("aggregates") or {}).get(name)
+    return isinstance(aggregate, dict) and aggregate.get("below_timer_floor") is True
+
+
+def timer_floor_ns(cell):
+    """`measurement.timer_floor_ns` (twice a clock read's cost), None where not known."""
+    floor = (cell.get("measurement") or {}).get("timer_floor_ns")
+    return floor if _is_number(floor) else None
+
+
+def duration_label(ns):
+    """Plain text for nanoseconds: 500 ns, 2 µs, 10 ms (tick labels, summaries)."""
+    for factor, suffix in ((1e9, "s"), (1e6, "ms"), (1e3, "µs")):
+        if abs(ns) >= factor:
+            return f"{ns / factor:g} {suffix}"
+    return "0" if ns == 0 else f"{ns:g} ns"
+
+
+def percent(fraction):
+    """0.9375 -> '93.8 %', 0.75 -> '75 %' (coverages and overhead fractions)."""
+    return f"{fraction * 100:.3g} %"
 
 
 def latency_flagged(cell):
@@ -223,13 +303,20 @@ def upgrade_schema_1(data):
     - `measurement`: `latency_sample_every` from the first repetition,
       `latency_loop` closed (schema 1 had no open loop), the timer cost from
       `harness_overhead` or the context;
-    - `harness_overhead`: `fraction`, `min`, `max` and `flagged` null: schema
-      1's fraction came from two short warmup runs, too noisy to flag a cell
-      on; it is kept as `schema_1_fraction`;
-    - aggregates: `cpu_per_op` from the repetitions' `cpu_ns_per_op` (median,
-      mean, stddev; no bootstrap, so the CI is null) replaces
-      `cpu_user_per_op` / `cpu_sys_per_op`; the wake statistics' aggregates
-      go; latency aggregates get `below_timer_floor`;
+    - `harness_overhead`: `fraction`, `min`, `max`, `verdict` and `flagged`
+      null: schema 1's fraction came from two short warmup runs, too noisy to
+      judge a cell on; it is kept as `schema_1_fraction`;
+    - aggregates: `ci95_low` / `ci95_high` (bootstrap intervals) become
+      `ci_low` / `ci_high` with `ci_coverage` null (not the order-statistic
+      interval of schema 2, so no exact coverage); `cpu_per_op` from the
+      repetitions' `cpu_ns_per_op` (median, mean, stddev; no bootstrap, so
+      the interval is null) replaces `cpu_user_per_op` / `cpu_sys_per_op`;
+      the wake statistics' aggregates go; latency aggregates get
+      `below_timer_floor`;
+    - `throughput_vs_peers`: each `{peer: ratio}` becomes `{peer: {ratio,
+      ci_low: null, ci_high: null, ci_coverage: null}}` (schema 1 had only the
+      ratio of medians);
+    - repetitions get `longest_stall_ns_per_worker` null (no progress monitor);
     - every cell gets `is_peer` from CSYNC_STRATEGIES.
     """
     context_timer = data["context"].get("timer_cost_ns")
@@ -257,8 +344,15 @@ def _upgrade_ok_cell_1(cell, peer, context_timer):
                                           old_overhead.get("latency_sample_every")),
         "latency_loop": "closed", "timer_cost_ns": timer_cost, "timer_floor_ns": timer_floor}
     cell["harness_overhead"] = {"fraction": None, "min": None, "max": None, "limit": 0.02,
-                                "flagged": None,
+                                "verdict": None, "flagged": None,
                                 "schema_1_fraction": old_overhead.get("fraction")}
+    peers = cell.get("throughput_vs_peers")
+    if isinstance(peers, dict):
+        cell["throughput_vs_peers"] = {
+            peer: ratio if isinstance(ratio, dict) else
+            {"ratio": ratio if _is_number(ratio) else None, "ci_low": None, "ci_high": None,
+             "ci_coverage": None}
+            for peer, ratio in peers.items()}
 
     def statistic(name):
         if peer:
@@ -285,18 +379,24 @@ def _upgrade_ok_cell_1(cell, peer, context_timer):
             "wake_latency_ns": rep.pop("wake_latency_ns", None),
             "herd_latency_ns": None, "max_wait_ns_per_worker": None,
             "censored_waits": None, "censored_timed": None, "censored_max_age_ns": None}
-        rep.update(ops_per_worker=None, starved=None, censored_waits=None)
+        rep.update(ops_per_worker=None, starved=None, longest_stall_ns_per_worker=None,
+                   censored_waits=None)
         for name in (*SCHEMA_1_STATISTICS, "max_holders", "latency_sample_every"):
             rep.pop(name, None)
 
     for name in ("cpu_user_per_op", "cpu_sys_per_op", *SCHEMA_1_STATISTICS):
         aggregates.pop(name, None)
+    for aggregate in aggregates.values():
+        if isinstance(aggregate, dict):
+            aggregate["ci_low"] = aggregate.pop("ci95_low", None)
+            aggregate["ci_high"] = aggregate.pop("ci95_high", None)
+            aggregate["ci_coverage"] = None
     cpu = [rep["cpu_ns_per_op"] for rep in reps if _is_number(rep["cpu_ns_per_op"])]
     if cpu:
         aggregates["cpu_per_op"] = {
             "median": statistics.median(cpu), "mean": statistics.fmean(cpu),
             "stddev": statistics.stdev(cpu) if len(cpu) > 1 else 0.0,
-            "ci95_low": None, "ci95_high": None, "n": len(cpu), "unit": "ns"}
+            "ci_low": None, "ci_high": None, "ci_coverage": None, "n": len(cpu), "unit": "ns"}
     for name in LATENCY_AGGREGATES:
         aggregate = aggregates.get(name)
         if isinstance(aggregate, dict):
@@ -383,7 +483,28 @@ def _check_schema_2_objects(path, where, cell):
     """The objects plots and summaries read to mark a cell (schema 2, ok cells)."""
     for name in ("measurement", "harness_overhead", "diagnostic"):
         _require(path, where, cell, name, dict)
-    _require(path, f"{where}.harness_overhead", cell["harness_overhead"], "flagged", bool)
+    overhead = cell["harness_overhead"]
+    _require(path, f"{where}.harness_overhead", overhead, "verdict", str)
+    if overhead["verdict"] not in VERDICTS:
+        raise ReportError(f"{path}: {where}.harness_overhead.verdict: expected one of "
+                          f"{', '.join(json.dumps(v) for v in VERDICTS)}, got "
+                          f"{json.dumps(overhead['verdict'])}")
+    _require(path, f"{where}.harness_overhead", overhead, "flagged", bool)
+    if overhead["flagged"] != (overhead["verdict"] == VERDICT_ABOVE):
+        raise ReportError(f"{path}: {where}.harness_overhead.flagged: "
+                          f"{json.dumps(overhead['flagged'])} with verdict "
+                          f"{json.dumps(overhead['verdict'])}; flagged is true exactly when "
+                          f"the verdict is \"{VERDICT_ABOVE}\"")
+    peers = cell.get("throughput_vs_peers")
+    if peers is not None:
+        if not isinstance(peers, dict):
+            raise ReportError(f"{path}: {where}.throughput_vs_peers: expected an object, "
+                              f"got {_json_type(peers)}")
+        for peer, ratio in peers.items():
+            if not isinstance(ratio, dict) or "ratio" not in ratio:
+                got = _json_type(ratio) if not isinstance(ratio, dict) else "no \"ratio\""
+                raise ReportError(f"{path}: {where}.throughput_vs_peers.{peer}: expected an "
+                                  f"object {{ratio, ci_low, ci_high, ci_coverage}}, got {got}")
     measurement = cell["measurement"]
     if "latency_loop" not in measurement:
         raise ReportError(f"{path}: {where}.measurement.latency_loop: required")

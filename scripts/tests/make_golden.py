@@ -3,17 +3,28 @@
 
 The reports follow docs/report-format.md (schema_version 2) with made-up,
 deterministic numbers chosen so that the tests know the answers: the
-baseline/candidate pair has a clear futex regression and an unchanged
-intrusive_list; the sweep has a starved cell (std_mutex_condvar at 4 threads:
-1 of 4 workers did no operation), a cell whose latencies are flagged
-(intrusive_list at 4 threads: recording cost 5 %), open-loop coroutine cells
-and broadcast cells with wake and herd latencies. `schema1-mixed.json` is a
-schema 1 report (the format before the paired runs), for the upgrade on
-load. Written compact, as csync-bench writes reports (read them with
+baseline/candidate pair (pingpong: wake latencies only, no acquire latency)
+has a clear futex regression and an unchanged intrusive_list; the sweep has
+a cell starved in every repetition (std_mutex_condvar at 4 threads: 1 of 4
+workers did no operation, 2 in one repetition), one starved in 2 of 5
+(intrusive_list at 2 threads: the median of `starved` is 0), a cell whose
+latencies are flagged (intrusive_list at 4 threads: recording cost 5 %,
+verdict "above limit"), one whose overhead is "unresolved" (futex at 2
+threads: the interval straddles 2 %), an acquire p50 below the timer floor
+(futex at 1 thread: 40 ns, floor 50 ns), open-loop coroutine cells (verdict
+"not applicable") and broadcast cells with wake and herd latencies. The
+aggregates' intervals are the median's order statistics with their exact
+coverage (93.75 % at 5 repetitions), as harness/src/metrics.cpp; csync cells
+get `throughput_vs_peers` with the Hodges-Lehmann ratio and its exact
+interval, computed here as the harness's `ratio_of` does (its recursion, not
+the scripts' code). `schema1-mixed.json` is a schema 1 report (the format
+before the paired runs), for the upgrade on load; regenerating leaves it as
+it was. Written compact, as csync-bench writes reports (read them with
 `python3 -m json.tool`). Regenerate: `python3 scripts/tests/make_golden.py`.
 """
 
 import json
+import math
 import random
 import statistics
 from pathlib import Path
@@ -23,6 +34,9 @@ RUN_SETTINGS = {"duration_ms", "operations", "warmup_ms", "repetitions"}
 PEERS = {"std_counting_semaphore", "std_mutex_condvar", "futex_spin_then_block"}
 TIMER_COST_NS = 25.0
 OVERHEAD_LIMIT = 0.02
+INTERVAL_LEVEL = 0.95
+WINDOW_NS = 100_000_000  # duration_ms 100: a worker starved all along stalls this long
+OPEN_LOOP_REASON = "an open loop's throughput is its offered rate, whatever the timing costs"
 LATENCY_SAMPLE_EVERY = 64  # the built-in value: not in a cell's parameters
 AGGREGATE_SOURCES = {  # aggregate -> (path in a repetition, unit), as harness/src/runner.cpp
     "throughput": (("throughput_ops_per_s",), "ops/s"),
@@ -105,35 +119,46 @@ def fairness(ops):
             "min_ops": min(ops), "max_ops": max(ops)}
 
 
-def repetition(rng, shape):
+def per_repetition(value, index):
+    """A shape entry: one value for every repetition, or a list of one per repetition."""
+    return value[index] if isinstance(value, list) else value
+
+
+def repetition(rng, shape, index):
     """One pair's throughput run, with its latency run under `latency_run`."""
     jitter = lambda: 1 + rng.uniform(-0.03, 0.03)  # noqa: E731
     throughput = shape["throughput"] * jitter()
     ops = round(throughput * 0.1)
-    busy = shape["workers"] - shape["starved"]
+    starved = per_repetition(shape["starved"], index)
+    busy = shape["workers"] - starved
     ops_per_worker = [round(ops / busy * jitter()) for _ in range(busy)]
-    ops_per_worker += [0] * shape["starved"]
+    ops_per_worker += [0] * starved
+    stalls = [1_000_000 * rng.randint(1, 3) for _ in range(busy)] + [WINDOW_NS] * starved
     ops = sum(ops_per_worker)
-    overhead = shape["overhead"] * jitter()
+    overhead = (per_repetition(shape["overhead"], index) if isinstance(shape["overhead"], list)
+                else shape["overhead"] * jitter())
     latency_throughput = throughput * (1 - overhead)
     latency_run = {
         "elapsed_s": 0.1, "operations": round(latency_throughput * 0.1),
         "throughput_ops_per_s": latency_throughput,
         "overhead_fraction": 1 - latency_throughput / throughput,
         "acquire_latency_ns": None, "wake_latency_ns": None, "herd_latency_ns": None,
-        "max_wait_ns_per_worker": [], "censored_waits": shape["starved"],
+        "max_wait_ns_per_worker": [], "censored_waits": starved,
         "censored_timed": 0, "censored_max_age_ns": 0}
     if shape["latency"]:
         latency_run["acquire_latency_ns"] = latency_summary(round(shape["latency"] * jitter()), 2)
-        latency_run["max_wait_ns_per_worker"] = [shape["latency"] * 100] * shape["workers"]
+    if not shape["herd"]:  # broadcast times its waiters per round: no per-worker maximum
+        longest = shape["latency"] or shape["wake"]
+        latency_run["max_wait_ns_per_worker"] = [longest * 100] * shape["workers"]
     for kind in ("wake", "herd"):
         if shape[kind]:
             latency_run[f"{kind}_latency_ns"] = latency_summary(round(shape[kind] * jitter()), 1)
     cpu = 1e9 / throughput * jitter()
     return {
         "elapsed_s": 0.1, "operations": ops, "throughput_ops_per_s": ops / 0.1,
-        "ops_per_worker": ops_per_worker, "starved": shape["starved"],
-        "fairness": fairness(ops_per_worker), "censored_waits": shape["starved"],
+        "ops_per_worker": ops_per_worker, "starved": starved,
+        "longest_stall_ns_per_worker": stalls,
+        "fairness": fairness(ops_per_worker), "censored_waits": starved,
         "cpu_ns_per_op": cpu, "wasted_cpu_ns_per_op": cpu * 0.5,
         "voluntary_switches_per_op": 0.3 * jitter(),
         "involuntary_switches_per_op": 0.001 * jitter(),
@@ -141,10 +166,83 @@ def repetition(rng, shape):
     }
 
 
+def binomial_half_cdf(n):
+    """cdf[k] = P(Binomial(n, 1/2) <= k)."""
+    total, cdf = 0, []
+    for k in range(n + 1):
+        total += math.comb(n, k)
+        cdf.append(total / 2**n)
+    return cdf
+
+
+def symmetric_rank(cdf, count, level=INTERVAL_LEVEL):
+    """The largest k (1-based) with 1 - 2 cdf[k-1] >= level, or 1; and its
+    coverage (harness/src/metrics.cpp, symmetric_rank)."""
+    k = 1
+    while k < (count + 1) // 2 and 1 - 2 * cdf[k] >= level:
+        k += 1
+    return k, 1 - 2 * cdf[k - 1]
+
+
 def summary(values, unit):
+    """An aggregate as harness/src/metrics.cpp writes it: the median's
+    order-statistic interval [x(k), x(n+1-k)] and its exact coverage."""
+    ordered, n = sorted(values), len(values)
+    if n == 1:
+        low = high = ordered[0]
+        coverage = 0.0
+    else:
+        k, coverage = symmetric_rank(binomial_half_cdf(n), n)
+        low, high = ordered[k - 1], ordered[n - k]
+    return {"median": statistics.median(values), "mean": statistics.fmean(values),
+            "stddev": statistics.stdev(values) if n > 1 else 0.0,
+            "ci_low": low, "ci_high": high, "ci_coverage": coverage, "n": n, "unit": unit}
+
+
+def schema_1_summary(values, unit):
+    """A schema 1 aggregate: a (here made-up) bootstrap 95 % interval."""
     return {"median": statistics.median(values), "mean": statistics.fmean(values),
             "stddev": statistics.stdev(values) if len(values) > 1 else 0.0,
             "ci95_low": min(values), "ci95_high": max(values), "n": len(values), "unit": unit}
+
+
+def mann_whitney_cdf(m, n):
+    """cdf[u] = P(U <= u) for samples of m and n distinct values under H0, by the
+    recursion harness/src/metrics.cpp uses: f(i, j, u) = f(i-1, j, u-j) + f(i, j-1, u)."""
+    top = m * n
+    f = [[1] + [0] * top for _ in range(m + 1)]  # j = 0: only u = 0
+    for j in range(1, n + 1):
+        for i in range(1, m + 1):
+            f[i] = [f[i][u] + (f[i - 1][u - j] if u >= j else 0) for u in range(top + 1)]
+    total, running, cdf = sum(f[m]), 0, []
+    for count in f[m]:
+        running += count
+        cdf.append(min(1.0, running / total))
+    return cdf
+
+
+def ratio_of(a, b):
+    """{ratio, ci_low, ci_high, ci_coverage}: the Hodges-Lehmann estimate of a / b
+    and its exact interval (harness/src/metrics.cpp, ratio_of; up to 50 a side)."""
+    assert len(a) <= 50 and len(b) <= 50
+    d = sorted(math.log(x) - math.log(y) for x in a for y in b)
+    k, coverage = symmetric_rank(mann_whitney_cdf(len(a), len(b)), len(d))
+    return {"ratio": math.exp(statistics.median(d)), "ci_low": math.exp(d[k - 1]),
+            "ci_high": math.exp(d[len(d) - k]), "ci_coverage": coverage}
+
+
+def add_peer_ratios(cells):
+    """Every ok csync cell's `throughput_vs_peers` against the ok peers at its point."""
+    def throughputs(cell):
+        return [rep["throughput_ops_per_s"] for rep in cell["repetitions"]]
+
+    for cell in cells:
+        if cell["status"] != "ok" or cell["is_peer"]:
+            continue
+        cell["throughput_vs_peers"] = {
+            peer["parameters"]["strategy"]: ratio_of(throughputs(cell), throughputs(peer))
+            for peer in cells
+            if peer["status"] == "ok" and peer["is_peer"] and peer["point"] == cell["point"]}
 
 
 def value_at(obj, path):
@@ -153,12 +251,12 @@ def value_at(obj, path):
     return obj
 
 
-def aggregates(reps, sources, timer_floor=None):
+def aggregates(reps, sources, timer_floor=None, summarize=summary):
     result = {}
     for name, (path, unit) in sources.items():
         values = [v for v in (value_at(rep, path) for rep in reps) if v is not None]
         if values:
-            result[name] = summary(values, unit)
+            result[name] = summarize(values, unit)
             if timer_floor is not None and unit == "ns" and path[0] == "latency_run":
                 result[name]["below_timer_floor"] = result[name]["median"] < timer_floor
     return result
@@ -169,18 +267,29 @@ def histogram(center):
             [center * 100, 1]]
 
 
+def overhead_verdict(fraction, loop):
+    """harness/src/runner.cpp: the interval of the paired runs' overhead against the limit."""
+    if loop != "closed":
+        return "not applicable"
+    if fraction["ci_low"] > OVERHEAD_LIMIT:
+        return "above limit"
+    return "within limit" if fraction["ci_high"] <= OVERHEAD_LIMIT else "unresolved"
+
+
 def ok_cell(index, params, seed, throughput, latency, wake=None, herd=None, starved=0,
             overhead=0.005, loop="closed"):
-    """A schema 2 ok cell. `latency` None: no acquire latency (broadcast)."""
+    """A schema 2 ok cell. `latency` None: no acquire latency (pingpong, broadcast).
+    `starved` and `overhead`: one value, or a list of one per repetition."""
     rng = random.Random(seed)
     workers = (1 if params["workload"] == "pingpong"
                else params.get("threads", params.get("tasks", 1)))
     shape = {"throughput": throughput, "latency": latency, "wake": wake, "herd": herd,
              "workers": workers, "starved": starved, "overhead": overhead}
-    reps = [repetition(rng, shape) for _ in range(params["repetitions"])]
+    reps = [repetition(rng, shape, i) for i in range(params["repetitions"])]
     peer = params["strategy"] in PEERS
     overheads = [rep["latency_run"]["overhead_fraction"] for rep in reps]
     fraction = summary(overheads, "ratio")
+    verdict = overhead_verdict(fraction, loop)
     cell = base_cell(index, params)
     cell.update(
         status="ok",
@@ -189,8 +298,9 @@ def ok_cell(index, params, seed, throughput, latency, wake=None, herd=None, star
                      "latency_loop": loop, "timer_cost_ns": TIMER_COST_NS,
                      "timer_floor_ns": 2 * TIMER_COST_NS},
         harness_overhead={"fraction": fraction, "min": min(overheads), "max": max(overheads),
-                          "limit": OVERHEAD_LIMIT,
-                          "flagged": fraction["median"] > OVERHEAD_LIMIT},
+                          "limit": OVERHEAD_LIMIT, "verdict": verdict,
+                          "flagged": verdict == "above limit",
+                          **({"reason": OPEN_LOOP_REASON} if loop != "closed" else {})},
         diagnostic={"operations": round(throughput * 0.1), "max_holders": 1, "violations": 0,
                     "wakes_per_op": None if peer else 0.5,
                     "spurious_per_op": None if peer else 0.0,
@@ -203,7 +313,7 @@ def ok_cell(index, params, seed, throughput, latency, wake=None, herd=None, star
         cell["herd_latency_histogram_ns"] = histogram(herd)
     cell["repetitions"] = reps
     if not peer:
-        cell["throughput_vs_peers"] = {}
+        cell["throughput_vs_peers"] = {}  # add_peer_ratios fills it in
     return cell
 
 
@@ -226,7 +336,9 @@ def not_ok_cell(index, params, status, reason, schema=2):
 
 
 def report(name, host, cells, reps, schema=2):
-    return {
+    if schema == 2:
+        add_peer_ratios(cells)
+    data = {
         "schema_version": schema, "tool": "csync-bench",
         "context": {"host": host, "platform": "linux", "emulator": None, "machine": "x86_64",
                     "cpu_model": "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz",
@@ -240,7 +352,8 @@ def report(name, host, cells, reps, schema=2):
                                      "this is not a Windows build",
                              "wait_completion_packet": "unavailable: I/O completion ports are "
                                                        "a Windows API; this is not a Windows build"},
-                    "loop_backend": "io_uring", "timer_cost_ns": TIMER_COST_NS},
+                    "loop_backend": "io_uring", "timer_cost_ns": TIMER_COST_NS,
+                    **({"burn_ns_per_iteration": 0.5} if schema == 2 else {})},
         "scenario": {"name": name, "description": "golden test report",
                      "path": f"scenarios/{name}.json", "hash": "0000000000000000"},
         "run": {"seed": 1, "quick": False, "smoke": False, "repetitions_override": reps,
@@ -248,22 +361,32 @@ def report(name, host, cells, reps, schema=2):
         "excluded": [],
         "results": cells,
     }
+    return data
+
+
+# The sweep's marked semaphore thread cells: (strategy, threads) -> ok_cell arguments.
+SWEEP_MARKS = {
+    ("std_mutex_condvar", 4): {"starved": [1, 1, 2, 1, 1]},  # every repetition
+    ("intrusive_list", 2): {"starved": [0, 1, 0, 0, 1]},  # 2 of 5: the median is 0
+    ("intrusive_list", 4): {"overhead": 0.05},  # above limit: flagged
+    ("futex", 2): {"overhead": [0.015, 0.025, 0.02, 0.018, 0.03]},  # straddles 2 %: unresolved
+    ("futex", 1): {"latency": 40},  # acquire p50 below the timer floor (50 ns)
+}
 
 
 def sweep():
-    """5 repetitions: a closed-loop semaphore thread sweep (std_mutex_condvar starved
-    at 4 threads, intrusive_list's latencies flagged at 4 threads), an open-loop
-    coroutine sweep, a broadcast sweep (wake and herd latencies, no acquire), and
-    two cells not ok."""
+    """5 repetitions: a closed-loop semaphore thread sweep (SWEEP_MARKS: starved,
+    flagged, unresolved and below-the-floor cells), an open-loop coroutine sweep,
+    a broadcast sweep (wake and herd latencies, no acquire), and two cells not ok."""
     cells = []
     speed = {"futex": 2e6, "intrusive_list": 1e6, "std_mutex_condvar": 0.8e6}
     for threads in (1, 2, 4):
         for strategy, throughput in speed.items():
             params = params_of("semaphore", strategy, "threads", threads, 5)
-            starved = 1 if (strategy, threads) == ("std_mutex_condvar", 4) else 0
-            overhead = 0.05 if (strategy, threads) == ("intrusive_list", 4) else 0.005
+            marks = {"latency": 200 * threads, "overhead": 0.005,
+                     **SWEEP_MARKS.get((strategy, threads), {})}
             cells.append(ok_cell(len(cells), params, len(cells), throughput / threads**0.3,
-                                 200 * threads, starved=starved, overhead=overhead))
+                                 **marks))
     for tasks in (8, 64):
         for strategy in ("futex", "intrusive_list"):
             params = params_of("semaphore", strategy, "coroutines", tasks, 5, arrival="poisson")
@@ -284,7 +407,8 @@ def sweep():
 def pingpong(candidate):
     """Pingpong, 9 (baseline) or 10 (candidate) repetitions: futex regresses in the
     candidate (throughput 0.7x, wake latency 1.4x); spin is only in the baseline,
-    atomic_waker only in the candidate; the rest are unchanged."""
+    atomic_waker only in the candidate; the rest are unchanged. Only wake latencies:
+    pingpong's latency runs time no acquire latency (acquire_latency_ns null)."""
     reps = 10 if candidate else 9
     strategies = {"futex": (1e5, 5000), "intrusive_list": (8e4, 6000),
                   "std_mutex_condvar": (7e4, 7000),
@@ -295,7 +419,7 @@ def pingpong(candidate):
             throughput, wake = throughput * 0.7, wake * 1.4
         params = params_of("pingpong", strategy, "threads", 2, reps)
         seed = 1000 * candidate + len(cells)
-        cells.append(ok_cell(len(cells), params, seed, throughput, 2 * wake, wake=wake))
+        cells.append(ok_cell(len(cells), params, seed, throughput, None, wake=wake))
     return report("pingpong", "golden-b" if candidate else "golden-a", cells, reps)
 
 
@@ -330,7 +454,8 @@ def schema_1_ok_cell(index, params, seed, throughput, latency, wake=None):
     reps = [schema_1_repetition(rng, throughput, latency, wake, peer)
             for _ in range(params["repetitions"])]
     cell = base_cell(index, params, schema=1)
-    cell.update(status="ok", aggregates=aggregates(reps, SCHEMA_1_AGGREGATE_SOURCES),
+    cell.update(status="ok", aggregates=aggregates(reps, SCHEMA_1_AGGREGATE_SOURCES,
+                                                   summarize=schema_1_summary),
                 repetitions=reps, acquire_latency_histogram_ns=histogram(latency),
                 harness_overhead={"measured": True, "fraction": 0.03,
                                   "estimated_fraction": 0.01, "latency_sample_every": 4,

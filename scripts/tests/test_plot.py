@@ -8,7 +8,7 @@ import pytest
 
 from csync_report import load_report
 from csync_report.plot import (
-    Plotter, build_groups, ccdf, cell_rings, colour, duration_label, loop_label,
+    Plotter, build_groups, ccdf, cell_rings, colour, coverage_note, duration_label, loop_label,
     pick_ccdf_point, report_labels, short_number)
 from csync_report.report import LEGACY_NOTE
 
@@ -17,8 +17,11 @@ TASKS_GROUP = ("semaphore_coroutines_arrival-poisson_rate-100000_cs-100_hold-yie
                "_permits-1_pin-none_think-200_weight-1")
 BROADCAST_GROUP = "broadcast_threads_cs-100_permits-1_pin-none_think-200_weight-1"
 FIGURES = ("throughput", "latency", "fairness", "cpu-switches")
-STARVED = "starved: 1 of 4 workers did no operation"
+STARVED = "starved in 5 of 5 repetitions (up to 2 of 4 workers)"
+PARTLY_STARVED = "starved in 2 of 5 repetitions (up to 1 of 2 workers)"
 FLAGGED = "latency recording cost > 2 %"
+FLOOR = "below timer floor (2× a clock read)"
+COVERAGE_NOTE = "error bars: order statistics of the median, coverage 93.8 % (n=5); below 95 %"
 
 
 def sweep_groups(golden):
@@ -92,9 +95,14 @@ def test_starved_cells_are_ringed_in_throughput_figures(golden):
     ((x, y),) = rings(fig.axes[0], STARVED)
     assert 4 < x < 5  # the peer's point, dodged right of x = 4
     assert y == pytest.approx(starved["aggregates"]["throughput"]["median"] * 1e-6)
+    # Starved in 2 of 5 repetitions: the median of `starved` is 0, still ringed.
+    partly = threads.lines[(0, "intrusive_list", "")].cells[2]
+    assert partly["aggregates"]["starved"]["median"] == 0
+    ((x, y),) = rings(fig.axes[0], PARTLY_STARVED)
+    assert 1.5 < x < 2 and PARTLY_STARVED in legend(fig)
     # No figure of a group without starved cells says anything about them.
     tasks_fig = plotter.throughput_figure(groups[TASKS_GROUP])
-    assert STARVED not in legend(tasks_fig) and footnotes(tasks_fig) == ""
+    assert STARVED not in legend(tasks_fig) and footnotes(tasks_fig) == COVERAGE_NOTE
 
 
 def test_flagged_latencies_are_ringed_and_footnoted(golden):
@@ -103,8 +111,8 @@ def test_flagged_latencies_are_ringed_and_footnoted(golden):
     flagged = threads.lines[(0, "intrusive_list", "")].cells[4]
     assert cell_rings(flagged, ("starved", "flagged")) == [("flagged", FLAGGED)]
     fig = plotter.latency_figure(threads)
-    assert FLAGGED in legend(fig) and STARVED not in legend(fig)
-    assert footnotes(fig).startswith("red ring: latency recording cost > 2 %")
+    assert FLAGGED in legend(fig)
+    assert "red ring: latency recording cost > 2 %" in footnotes(fig)
     assert "harness_overhead.flagged" in footnotes(fig)
     for ax in fig.axes:  # every latency panel rings the one flagged point
         ((x, _),) = rings(ax, FLAGGED)
@@ -114,7 +122,11 @@ def test_flagged_latencies_are_ringed_and_footnoted(golden):
     # The CCDF at 4 threads names the flagged line in its footnote.
     ccdf_fig = plotter.ccdf_figure(threads, 4)
     assert "latency recording cost > 2 % (intrusive_list)" in footnotes(ccdf_fig)
-    assert footnotes(plotter.ccdf_figure(threads, 2)) == ""
+    assert "latency recording cost" not in footnotes(plotter.ccdf_figure(threads, 2))
+    # An unresolved overhead (futex at 2 threads) is not marked.
+    unresolved = threads.lines[(0, "futex", "")].cells[2]
+    assert unresolved["harness_overhead"]["verdict"] == "unresolved"
+    assert cell_rings(unresolved, ("starved", "flagged")) == []
 
 
 def test_latency_figures_name_the_loop(golden):
@@ -168,9 +180,9 @@ def test_schema_1_figures_carry_the_legacy_note(golden):
     groups = {g.slug(): g for g in build_groups([old, new])}
     assert groups[THREADS_GROUP].reports() == [0, 1]
     notes = footnotes(both.throughput_figure(groups[THREADS_GROUP]))
-    assert notes.startswith("hatched ring: starved cell")
+    assert notes.startswith(f"{COVERAGE_NOTE} hatched ring: starved cell")
     assert notes.endswith(f"golden-old: {LEGACY_NOTE}")
-    assert footnotes(both.throughput_figure(groups[TASKS_GROUP])) == ""
+    assert footnotes(both.throughput_figure(groups[TASKS_GROUP])) == COVERAGE_NOTE
 
 
 def test_reports_with_matching_groups_share_figures(golden):
@@ -231,6 +243,106 @@ def test_tick_labels():
         "0", "250 ns", "2 µs", "15 ms", "3 s"]
 
 
+def test_error_bars_are_the_median_intervals_with_their_coverage(golden):
+    plotter, groups = sweep_groups(golden)
+    threads = groups[THREADS_GROUP]
+    fig = plotter.throughput_figure(threads)
+    bars = next(b for b in fig.axes[0].containers if b.get_label() == "futex")
+    futex = [cell for _, cell in threads.lines[(0, "futex", "")].points()]
+    segments = bars.lines[2][0].get_segments()
+    assert [(seg[0][1], seg[1][1]) for seg in segments] == [
+        (pytest.approx(c["aggregates"]["throughput"]["ci_low"] * 1e-6),
+         pytest.approx(c["aggregates"]["throughput"]["ci_high"] * 1e-6)) for c in futex]
+    assert footnotes(fig).startswith(COVERAGE_NOTE)
+    # 9 and 10 repetitions: coverage 96.1 % and 97.9 %, above 95 %: no note.
+    pair = [load_report(golden("pingpong-baseline.json")),
+            load_report(golden("pingpong-candidate.json"))]
+    (group,) = build_groups(pair)
+    assert "error bars" not in footnotes(Plotter(pair, ("png",)).throughput_figure(group))
+
+
+def test_coverage_note_lists_every_coverage_below_95_percent(golden):
+    report = load_report(golden("sweep-5reps.json"))
+    for cell in report.ok_cells():
+        if cell["parameters"].get("tasks") == 64:  # as if run with 3 repetitions
+            cell["aggregates"]["throughput"].update(ci_coverage=0.75, n=3)
+    groups = {g.slug(): g for g in build_groups([report])}
+    fig = Plotter([report], ("png",)).throughput_figure(groups[TASKS_GROUP])
+    assert footnotes(fig) == ("error bars: order statistics of the median, coverage "
+                              "93.8 % (n=5), 75 % (n=3); below 95 %")
+    assert coverage_note(groups[TASKS_GROUP].cells(), ("throughput",)).endswith("below 95 %")
+    assert coverage_note(groups[TASKS_GROUP].cells(), ("no_such_aggregate",)) is None
+
+
+def test_starved_cells_are_marked_in_latency_figures_and_ccdfs(golden):
+    plotter, groups = sweep_groups(golden)
+    threads = groups[THREADS_GROUP]
+    fig = plotter.latency_figure(threads)
+    assert STARVED in legend(fig) and PARTLY_STARVED in legend(fig)
+    for ax in fig.axes:
+        ((x, _),) = rings(ax, STARVED)
+        assert 4 < x < 5
+        ((x, _),) = rings(ax, PARTLY_STARVED)
+        assert 1.5 < x < 2
+    notes = footnotes(fig)
+    assert "hatched ring: starved cell" in notes and "in no latency histogram" in notes
+    at_4 = footnotes(plotter.ccdf_figure(threads, 4))
+    assert ("starved: std_mutex_condvar (peer) in 5 of 5 repetitions (up to 2 of 4 workers): "
+            "some worker did no operation in those throughput runs") in at_4
+    at_2 = footnotes(plotter.ccdf_figure(threads, 2))
+    assert "starved: intrusive_list in 2 of 5 repetitions (up to 1 of 2 workers)" in at_2
+    assert "starved" not in footnotes(plotter.ccdf_figure(threads, 1))
+
+
+def test_latencies_below_the_timer_floor_are_marked(golden):
+    plotter, groups = sweep_groups(golden)
+    threads = groups[THREADS_GROUP]
+    futex_1 = threads.lines[(0, "futex", "")].cells[1]
+    assert cell_rings(futex_1, ("floor",), "acquire_p50") == [("floor", FLOOR)]
+    assert cell_rings(futex_1, ("floor",), "acquire_p99") == []
+    fig = plotter.latency_figure(threads)
+    p50, p99 = fig.axes
+    ((x, y),) = rings(p50, FLOOR)
+    assert 1 <= x < 1.2 and y == pytest.approx(futex_1["aggregates"]["acquire_p50"]["median"])
+    assert rings(p99, FLOOR) == []
+    assert FLOOR in legend(fig)
+    assert ("dotted square: median below the timer floor, 2× the cost of a clock read "
+            "(measurement.timer_floor_ns, 50 ns): below it the clock dominates the latency"
+            in footnotes(fig))
+    # The CCDF where it happens draws the floor as a line and names the line.
+    ccdf_fig = plotter.ccdf_figure(threads, 1)
+    (floor,) = [line for line in ccdf_fig.axes[0].get_lines() if line.get_label() == FLOOR]
+    assert list(floor.get_xdata()) == [50, 50]
+    assert FLOOR in legend(ccdf_fig)
+    assert "dash-dotted line: the timer floor (futex), 2× the cost" in footnotes(ccdf_fig)
+    at_4 = plotter.ccdf_figure(threads, 4)
+    assert FLOOR not in legend(at_4) and "timer floor" not in footnotes(at_4)
+    # Throughput figures say nothing about it.
+    assert "timer floor" not in footnotes(plotter.throughput_figure(threads))
+
+
+def test_no_acquire_latency_means_no_acquire_panel(golden):
+    # Pingpong times only wake latencies (acquire_latency_ns null in every run).
+    reports = [load_report(golden("pingpong-baseline.json"))]
+    plotter = Plotter(reports, ("png",))
+    (group,) = build_groups(reports)
+    fig = plotter.latency_figure(group)
+    assert [ax.get_title() for ax in fig.axes] == [
+        "wake latency p50 (closed-loop)", "wake latency p99 (closed-loop)"]
+    ccdf_fig = plotter.ccdf_figure(group, 2)
+    assert [ax.get_title() for ax in ccdf_fig.axes] == ["P(wake latency ≥ x), closed-loop"]
+    # Without wake latencies either: no latency figure and no CCDF, not empty ones.
+    for cell in reports[0].ok_cells():
+        for name in ("wake_p50", "wake_p99"):
+            cell["aggregates"].pop(name)
+        cell.pop("wake_latency_histogram_ns")
+        for rep in cell["repetitions"]:
+            rep["latency_run"]["wake_latency_ns"] = None
+    assert plotter.latency_figure(group) is None and plotter.ccdf_figure(group, 2) is None
+    assert [suffix for suffix, _ in plotter.figures(group)] == [
+        "throughput", "fairness", "cpu-switches"]
+
+
 def test_plot_writes_png_and_svg(run_script, golden, tmp_path):
     result = run_script("plot.py", golden("sweep-5reps.json"), "-o", tmp_path)
     assert result.returncode == 0, result.stderr
@@ -249,9 +361,19 @@ def test_plot_writes_png_and_svg(run_script, golden, tmp_path):
     assert ("skipped semaphore/std_counting_semaphore/threads/threads:4: failed"
             in result.stdout)
     assert "skipped semaphore/uring_futex/threads/threads:2: unavailable" in result.stdout
-    assert (f"semaphore/std_mutex_condvar/threads/threads:4: {STARVED}" in result.stdout)
+    assert (f"semaphore/std_mutex_condvar/threads/threads:4: {STARVED}; longest stall of a "
+            f"worker 100 ms" in result.stdout)
+    assert f"semaphore/intrusive_list/threads/threads:2: {PARTLY_STARVED}" in result.stdout
     assert ("semaphore/intrusive_list/threads/threads:4: latency recording cost > 2 % "
-            "(median 4.9 %): its latencies are flagged" in result.stdout)
+            "(median 4.87 %, interval 4.86 % to 4.91 %, coverage 93.8 %): its latencies are "
+            "flagged" in result.stdout)
+    assert ("latency recording cost unresolved in 1 cell (the interval of the paired runs' "
+            "overhead straddles the limit" in result.stdout)
+    assert result.stdout.rstrip().count("unresolved") == 1
+    assert "not marked in the figures): semaphore/futex/threads/threads:2\n" in result.stdout
+    # Open loops are not judged: nothing about the coroutine cells' overhead.
+    assert not any("coroutines" in line for line in result.stdout.splitlines()
+                   if not line.startswith("wrote"))
     assert "schema 1" not in result.stdout
     throughput_svg = (tmp_path / f"{THREADS_GROUP}_throughput.svg").read_text()
     assert STARVED in throughput_svg
