@@ -146,6 +146,7 @@ nlohmann::json repetition_json(const repetition_data& t, const repetition_data& 
         {"acquire_latency_ns", histogram_summary(l.acquire_latency)},
         {"wake_latency_ns", histogram_summary(l.wake_latency)},
         {"herd_latency_ns", histogram_summary(l.herd_latency)},
+        {"reacquire_latency_ns", histogram_summary(l.reacquire_latency)},
         {"max_wait_ns_per_worker", l.max_wait_ns_per_worker},
         {"censored_waits", l.censored_waits},
         {"censored_timed", l.censored_timed},
@@ -172,7 +173,8 @@ nlohmann::json diagnostic_json(const repetition_result& r) {
 /// Latency metrics: where a value lies below twice the cost of a clock read,
 /// the clock, not the primitive, dominates it.
 bool is_latency_metric(std::string_view name) {
-  return name.starts_with("acquire_") || name.starts_with("wake_") || name.starts_with("herd_");
+  return name.starts_with("acquire_") || name.starts_with("wake_") || name.starts_with("herd_") ||
+         name.starts_with("reacquire_");
 }
 
 /// Aggregates over repetitions: median, mean, stddev, 95% CI of each metric.
@@ -192,6 +194,8 @@ nlohmann::json aggregates_json(const nlohmann::json& reps) {
       {"wake_p99", "ns", ptr("/latency_run/wake_latency_ns/p99")},
       {"herd_p50", "ns", ptr("/latency_run/herd_latency_ns/p50")},
       {"herd_p99", "ns", ptr("/latency_run/herd_latency_ns/p99")},
+      {"reacquire_p50", "ns", ptr("/latency_run/reacquire_latency_ns/p50")},
+      {"reacquire_p99", "ns", ptr("/latency_run/reacquire_latency_ns/p99")},
       {"jain", "index", ptr("/fairness/jain")},
       {"relative_stddev", "ratio", ptr("/fairness/relative_stddev")},
       {"starved", "workers", ptr("/starved")},
@@ -315,7 +319,7 @@ cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t see
     return out;
   }
   nlohmann::json reps = nlohmann::json::array();
-  latency_histogram acquire_all, wake_all, herd_all;
+  latency_histogram acquire_all, wake_all, herd_all, reacquire_all;
   std::vector<double> overheads;
   for (std::uint32_t r = 0; r < p.repetitions; ++r) {
     std::optional<repetition_result> throughput, latency;
@@ -331,6 +335,7 @@ cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t see
     acquire_all.merge(latency->data.acquire_latency);
     wake_all.merge(latency->data.wake_latency);
     herd_all.merge(latency->data.herd_latency);
+    reacquire_all.merge(latency->data.reacquire_latency);
   }
   const std::optional<repetition_result> diagnostic =
       run(run_mode::diagnostic, 0, duration_ns, p.operations);
@@ -376,6 +381,7 @@ cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t see
   e["acquire_latency_histogram_ns"] = acquire_all.buckets_json();
   if (wake_all.count()) e["wake_latency_histogram_ns"] = wake_all.buckets_json();
   if (herd_all.count()) e["herd_latency_histogram_ns"] = herd_all.buckets_json();
+  if (reacquire_all.count()) e["reacquire_latency_histogram_ns"] = reacquire_all.buckets_json();
   e["repetitions"] = std::move(reps);
   return out;
 }

@@ -108,6 +108,7 @@ struct repetition_data {
   latency_histogram acquire_latency;
   latency_histogram wake_latency;  ///< pingpong; broadcast: the first waiter of a round
   latency_histogram herd_latency;  ///< broadcast: the last waiter of a round
+  latency_histogram reacquire_latency;  ///< broadcast: one waiter's release to the next's return
   std::uint64_t censored_waits = 0;  ///< waits that ended after the stop; open loops: and
                                      ///< arrivals due before it that never started
   std::uint64_t censored_timed = 0;  ///< of those, timed ones (latency runs)
@@ -139,6 +140,7 @@ struct alignas(128) thread_slot {
   latency_histogram acquire_latency;
   latency_histogram wake_latency;
   latency_histogram herd_latency;
+  latency_histogram reacquire_latency;
 };
 
 /// Per-worker results, padded so workers do not share cache lines.
@@ -435,6 +437,7 @@ inline void collect(repetition_data& out, const std::vector<worker_slot>& slots,
     out.acquire_latency.merge(t.acquire_latency);
     out.wake_latency.merge(t.wake_latency);
     out.herd_latency.merge(t.herd_latency);
+    out.reacquire_latency.merge(t.reacquire_latency);
   }
 }
 

@@ -17,7 +17,9 @@
 //              waiter woken. Wake latency: stamp to the first waiter's
 //              return from wait (it re-acquires an uncontended mutex); herd
 //              latency: stamp to the last waiter's return (every waiter's
-//              re-acquire in turn).
+//              re-acquire in turn). Re-acquire latency: from one waiter's
+//              release of the mutex (entering wait again) to the next
+//              waiter's return from wait -- the hand-off, on its own.
 //
 // A `Kit` supplies the mutex and condition variable: csync_kit<S>
 // (csync::Mutex<S>, csync::Condvar<S>: threads and coroutines) or std_kit
@@ -223,6 +225,8 @@ struct herd {
   std::uint64_t notified_at = 0;           // guarded by mutex; 0: an untimed round
   std::uint32_t parked = 0;                // guarded by mutex
   std::uint32_t woken = 0;                 // guarded by mutex: waiters back this round
+  std::uint64_t released_at = 0;           // guarded by mutex: when the last waiter back
+                                           // gave the mutex up again (a timed round)
   std::uint32_t waiters = 0;
   bool closed = false;                     // guarded by mutex
   detail::shared_state shared{1};
@@ -234,6 +238,7 @@ csync::Task<void> herd_waiter(herd<Kit>& h, const run_control& ctl, detail::work
   co_await W::lock(h.mutex);
   for (;;) {
     if (++h.parked == h.waiters) h.all_parked.notify_one();
+    if (h.notified_at) h.released_at = now_ns();  // wait() gives the mutex up next
     co_await W::template wait<Kit>(h.wake_up, h.mutex,
                                    [&] { return h.generation != seen || h.closed; });
     const std::uint64_t end = h.notified_at ? now_ns() : 0;
@@ -249,6 +254,9 @@ csync::Task<void> herd_waiter(herd<Kit>& h, const run_control& ctl, detail::work
     // Under the mutex (the waiter holds it until its next wait): a few ns.
     if (end && place == 1) me.thread->wake_latency.record(end - h.notified_at);
     if (end && place == h.waiters) me.thread->herd_latency.record(end - h.notified_at);
+    // From the previous waiter's release (entering wait) to this return: the
+    // mutex hand-off within the herd -- the re-acquire, on its own.
+    if (end && place > 1) me.thread->reacquire_latency.record(end - h.released_at);
     me.count_op();
   }
   h.mutex.unlock();

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -168,6 +169,45 @@ TEST(Definitions, TheLastOfAHerdIsNeverBackBeforeTheFirst) {
   for (double q : {0.1, 0.5, 0.9, 1.0}) {
     EXPECT_GE(d.herd_latency.percentile(q), d.wake_latency.percentile(q)) << q;
   }
+  EXPECT_EQ(d.reacquire_latency.count(), 400u) << "the second and third waiter of each round";
+}
+
+/// A std mutex whose lock() sleeps `delay` once it has the mutex: every
+/// hand-off -- from one holder's release to the next holder's return from
+/// lock() -- takes at least that long.
+struct slow_lock_kit {
+  struct mutex_type {
+    void lock() {
+      m.lock();
+      std::this_thread::sleep_for(delay);
+    }
+    void unlock() { m.unlock(); }
+    std::mutex m;
+  };
+  using condvar_type = std::condition_variable_any;
+  static constexpr auto delay = 1ms;
+  mutex_type& make_mutex() { return *mutexes.emplace_back(std::make_unique<mutex_type>()); }
+  condvar_type& make_condvar() { return *condvars.emplace_back(std::make_unique<condvar_type>()); }
+  template <class Pred>
+  static void wait(condvar_type& cv, mutex_type& m, Pred pred) {
+    std::unique_lock lock(m, std::adopt_lock);
+    cv.wait(lock, pred);  // re-locks through mutex_type::lock: the delay
+    lock.release();
+  }
+  std::vector<std::unique_ptr<mutex_type>> mutexes;
+  std::vector<std::unique_ptr<condvar_type>> condvars;
+};
+
+TEST(Definitions, AKnownReacquireDelayShowsInReacquireLatency) {
+  slow_lock_kit kit;
+  cell_params p;
+  p.workload = csync::bench::workload_kind::broadcast;
+  p.threads = 3;  // a notifier and two waiters
+  const repetition_data d =
+      csync::bench::broadcast_workload<blocking>(kit, p, counted(20, run_mode::latency, 1));
+  ASSERT_EQ(d.reacquire_latency.count(), 20u);
+  const std::uint64_t delay = std::chrono::nanoseconds(slow_lock_kit::delay).count();
+  EXPECT_GE(d.reacquire_latency.percentile(0.0), delay * 97 / 100);
 }
 
 TEST(Censoring, AStarvedWorkerIsReportedAndItsWaitStaysOutOfTheHistogram) {

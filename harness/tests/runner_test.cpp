@@ -174,7 +174,8 @@ TEST_F(Runner, ReportSchemaIsLocked) {
     EXPECT_EQ(keys_of(rep["latency_run"]),
               (std::set<std::string>{"elapsed_s", "operations", "throughput_ops_per_s",
                                      "overhead_fraction", "acquire_latency_ns", "wake_latency_ns",
-                                     "herd_latency_ns", "max_wait_ns_per_worker",
+                                     "herd_latency_ns", "reacquire_latency_ns",
+                                     "max_wait_ns_per_worker",
                                      "censored_waits", "censored_timed", "censored_max_age_ns"}));
     EXPECT_GT(rep["operations"].get<double>(), 0);
     EXPECT_EQ(rep["ops_per_worker"].size(), 2u);

@@ -110,6 +110,8 @@ METRICS = {m.name: m for m in (
     Metric("wake_p99", ("latency_run", "wake_latency_ns", "p99"), False),
     Metric("herd_p50", ("latency_run", "herd_latency_ns", "p50"), False),
     Metric("herd_p99", ("latency_run", "herd_latency_ns", "p99"), False),
+    Metric("reacquire_p50", ("latency_run", "reacquire_latency_ns", "p50"), False),
+    Metric("reacquire_p99", ("latency_run", "reacquire_latency_ns", "p99"), False),
     Metric("jain", ("fairness", "jain"), True),
     Metric("relative_stddev", ("fairness", "relative_stddev"), False),
     Metric("starved", ("starved",), False),

@@ -53,7 +53,7 @@ CSYNC_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
 PEER_GREYS = ("0.2", "0.45", "0.65", "0.8")
 # Order and shade only: whether a strategy is a peer comes from its cells.
 KNOWN_PEERS = ("std_counting_semaphore", "std_mutex_condvar", "futex_spin_then_block")
-LATENCY_KINDS = ("acquire", "wake", "herd")
+LATENCY_KINDS = ("acquire", "wake", "herd", "reacquire")
 RING_STYLES = {  # scatter() styles of the rings around marked points
     "starved": {"marker": "o", "s": 150, "facecolors": "none", "edgecolors": "0.1",
                 "hatch": "////", "linewidths": 0.8, "zorder": 3},

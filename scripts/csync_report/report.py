@@ -36,7 +36,7 @@ CSYNC_STRATEGIES = (
 
 # Aggregates that are latencies and so carry `below_timer_floor`.
 LATENCY_AGGREGATES = ("acquire_p50", "acquire_p99", "acquire_p999", "wake_p50", "wake_p99",
-                      "herd_p50", "herd_p99")
+                      "herd_p50", "herd_p99", "reacquire_p50", "reacquire_p99")
 
 # `harness_overhead.verdict` (docs/report-format.md): `flagged` is true for
 # "above limit" alone; "not applicable" for open loops, whose throughput is
@@ -377,7 +377,8 @@ def _upgrade_ok_cell_1(cell, peer, context_timer):
             "overhead_fraction": None,
             "acquire_latency_ns": rep.pop("acquire_latency_ns", None),
             "wake_latency_ns": rep.pop("wake_latency_ns", None),
-            "herd_latency_ns": None, "max_wait_ns_per_worker": None,
+            "herd_latency_ns": None, "reacquire_latency_ns": None,
+            "max_wait_ns_per_worker": None,
             "censored_waits": None, "censored_timed": None, "censored_max_age_ns": None}
         rep.update(ops_per_worker=None, starved=None, longest_stall_ns_per_worker=None,
                    censored_waits=None)
@@ -474,7 +475,7 @@ def _check_cell(path, index, cell, version):
     if version == SCHEMA_VERSION:
         _check_schema_2_objects(path, where, cell)
     for name in ("acquire_latency_histogram_ns", "wake_latency_histogram_ns",
-                 "herd_latency_histogram_ns"):
+                 "herd_latency_histogram_ns", "reacquire_latency_histogram_ns"):
         if cell.get(name) is not None:
             _check_histogram(path, f"{where}.{name}", cell[name])
 

@@ -47,6 +47,8 @@ AGGREGATE_SOURCES = {  # aggregate -> (path in a repetition, unit), as harness/s
     "wake_p99": (("latency_run", "wake_latency_ns", "p99"), "ns"),
     "herd_p50": (("latency_run", "herd_latency_ns", "p50"), "ns"),
     "herd_p99": (("latency_run", "herd_latency_ns", "p99"), "ns"),
+    "reacquire_p50": (("latency_run", "reacquire_latency_ns", "p50"), "ns"),
+    "reacquire_p99": (("latency_run", "reacquire_latency_ns", "p99"), "ns"),
     "jain": (("fairness", "jain"), "index"),
     "relative_stddev": (("fairness", "relative_stddev"), "ratio"),
     "starved": (("starved",), "workers"),
@@ -143,6 +145,7 @@ def repetition(rng, shape, index):
         "throughput_ops_per_s": latency_throughput,
         "overhead_fraction": 1 - latency_throughput / throughput,
         "acquire_latency_ns": None, "wake_latency_ns": None, "herd_latency_ns": None,
+        "reacquire_latency_ns": None,
         "max_wait_ns_per_worker": [], "censored_waits": starved,
         "censored_timed": 0, "censored_max_age_ns": 0}
     if shape["latency"]:
@@ -150,7 +153,7 @@ def repetition(rng, shape, index):
     if not shape["herd"]:  # broadcast times its waiters per round: no per-worker maximum
         longest = shape["latency"] or shape["wake"]
         latency_run["max_wait_ns_per_worker"] = [longest * 100] * shape["workers"]
-    for kind in ("wake", "herd"):
+    for kind in ("wake", "herd", "reacquire"):
         if shape[kind]:
             latency_run[f"{kind}_latency_ns"] = latency_summary(round(shape[kind] * jitter()), 1)
     cpu = 1e9 / throughput * jitter()
@@ -276,14 +279,15 @@ def overhead_verdict(fraction, loop):
     return "within limit" if fraction["ci_high"] <= OVERHEAD_LIMIT else "unresolved"
 
 
-def ok_cell(index, params, seed, throughput, latency, wake=None, herd=None, starved=0,
-            overhead=0.005, loop="closed"):
+def ok_cell(index, params, seed, throughput, latency, wake=None, herd=None, reacquire=None,
+            starved=0, overhead=0.005, loop="closed"):
     """A schema 2 ok cell. `latency` None: no acquire latency (pingpong, broadcast).
     `starved` and `overhead`: one value, or a list of one per repetition."""
     rng = random.Random(seed)
     workers = (1 if params["workload"] == "pingpong"
                else params.get("threads", params.get("tasks", 1)))
     shape = {"throughput": throughput, "latency": latency, "wake": wake, "herd": herd,
+             "reacquire": reacquire,
              "workers": workers, "starved": starved, "overhead": overhead}
     reps = [repetition(rng, shape, i) for i in range(params["repetitions"])]
     peer = params["strategy"] in PEERS
@@ -311,6 +315,8 @@ def ok_cell(index, params, seed, throughput, latency, wake=None, herd=None, star
         cell["wake_latency_histogram_ns"] = histogram(wake)
     if herd:
         cell["herd_latency_histogram_ns"] = histogram(herd)
+    if reacquire:
+        cell["reacquire_latency_histogram_ns"] = histogram(reacquire)
     cell["repetitions"] = reps
     if not peer:
         cell["throughput_vs_peers"] = {}  # add_peer_ratios fills it in
@@ -395,7 +401,8 @@ def sweep():
         for strategy in ("futex", "std_mutex_condvar"):
             params = params_of("broadcast", strategy, "threads", threads, 5)
             cells.append(ok_cell(len(cells), params, len(cells), 5e4, None,
-                                 wake=3000 * threads, herd=9000 * threads))
+                                 wake=3000 * threads, herd=9000 * threads,
+                                 reacquire=2000))
     cells.append(not_ok_cell(len(cells), params_of("semaphore", "std_counting_semaphore",
                                                    "threads", 4, 5), "failed",
                              "1 workers were still blocked long after the stop: a lost wake-up"))

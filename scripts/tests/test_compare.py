@@ -75,7 +75,8 @@ def test_geometric_mean_per_strategy(pair):
 def test_the_schema_2_metric_set():
     assert set(METRICS) == {
         "throughput", "acquire_p50", "acquire_p99", "acquire_p999", "wake_p50", "wake_p99",
-        "herd_p50", "herd_p99", "jain", "relative_stddev", "starved", "cpu_per_op",
+        "herd_p50", "herd_p99", "reacquire_p50", "reacquire_p99", "jain", "relative_stddev",
+        "starved", "cpu_per_op",
         "wasted_cpu_per_op", "voluntary_switches_per_op", "involuntary_switches_per_op",
         "overhead_fraction"}
     assert METRICS["wake_p50"].is_latency and METRICS["herd_p99"].is_latency

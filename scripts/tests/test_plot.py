@@ -141,16 +141,18 @@ def test_latency_figures_name_the_loop(golden):
     assert opened.axes[0].get_xlabel() == "open-loop latency"
 
 
-def test_broadcast_draws_wake_and_herd_latency(golden):
+def test_broadcast_draws_wake_herd_and_reacquire_latency(golden):
     plotter, groups = sweep_groups(golden)
     broadcast = groups[BROADCAST_GROUP]
     fig = plotter.latency_figure(broadcast)
     assert [ax.get_title() for ax in fig.axes] == [
         "wake latency p50 (closed-loop)", "wake latency p99 (closed-loop)",
-        "herd latency p50 (closed-loop)", "herd latency p99 (closed-loop)"]
+        "herd latency p50 (closed-loop)", "herd latency p99 (closed-loop)",
+        "reacquire latency p50 (closed-loop)", "reacquire latency p99 (closed-loop)"]
     ccdf_fig = plotter.ccdf_figure(broadcast, 4)
     assert [ax.get_title() for ax in ccdf_fig.axes] == [
-        "P(wake latency ≥ x), closed-loop", "P(herd latency ≥ x), closed-loop"]
+        "P(wake latency ≥ x), closed-loop", "P(herd latency ≥ x), closed-loop",
+        "P(reacquire latency ≥ x), closed-loop"]
 
 
 def test_cpu_figure_shows_cpu_and_wasted(golden):
