@@ -74,6 +74,13 @@ int main(int argc, char** argv) {
                 "meaningless)");
   run->add_flag("--resume", options.resume,
                 "Keep the finished cells of the report at --output and run only the rest");
+  run->add_flag("--reference", options.reference,
+                "A reference run (results/): refuse a csync-bench built from a dirty tree, "
+                "--quick/--smoke, and a busy machine (see --max-load)");
+  run->add_option("--max-load", options.max_load,
+                  "With --reference: the highest 1-minute load average accepted at the start "
+                  "(default 0.5)")
+      ->check(CLI::NonNegativeNumber);
   run->add_option("--seed", seed, "Seed for the cell order, the latency samplers and the arrival schedules (default: random)");
   std::string format = "csync";
   run->add_option("--format", format,
@@ -119,5 +126,6 @@ int main(int argc, char** argv) {
     }
   }
   std::signal(SIGINT, on_sigint);
+  options.command_line.assign(argv, argv + argc);
   return csync::bench::run_scenario(options, std::cerr);
 }

@@ -2,6 +2,7 @@
 #include "platform.hpp"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <utility>
@@ -19,6 +20,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <gnu/libc-version.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+#include <cstring>
 #endif
 
 namespace csync::bench::platform {
@@ -163,6 +169,13 @@ thread_times thread_meter::read_switches() const noexcept {
 std::optional<std::uint64_t> steal_ticks() { return std::nullopt; }
 std::optional<std::array<double, 3>> load_average() { return std::nullopt; }
 
+machine_details machine_info() {
+  machine_details m;
+  char path[MAX_PATH] = {};
+  if (::GetModuleFileNameA(nullptr, path, sizeof path) != 0) m.executable = path;
+  return m;
+}
+
 std::uint64_t process_id() noexcept { return ::GetCurrentProcessId(); }
 
 bool stderr_is_terminal() noexcept { return ::_isatty(::_fileno(stderr)) != 0; }
@@ -284,6 +297,85 @@ thread_times thread_meter::read_switches() const noexcept {
     std::fclose(f);
   }
   return t;
+}
+
+namespace {
+/// The first line of a (sysfs, procfs) file, or nullopt.
+std::optional<std::string> first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return std::nullopt;
+  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+/// The value of `key` in /proc/cpuinfo's first processor, or nullopt.
+std::optional<std::string> cpuinfo(const std::string& key) {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) break;  // the first processor's block ends
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+    if (name == key) return colon + 2 <= line.size() ? line.substr(colon + 2) : std::string();
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+machine_details machine_info() {
+  machine_details m;
+  m.cpu_vendor = cpuinfo("vendor_id");
+  m.cpu_family = cpuinfo("cpu family");
+  m.cpu_model_number = cpuinfo("model");
+  m.cpu_stepping = cpuinfo("stepping");
+  m.microcode = cpuinfo("microcode");
+  const std::string cpu0 = "/sys/devices/system/cpu/cpu0/";
+  if (const auto khz = first_line(cpu0 + "cpufreq/scaling_cur_freq")) {
+    m.cpu_mhz = std::strtod(khz->c_str(), nullptr) / 1000;
+  } else if (const auto mhz = cpuinfo("cpu MHz")) {
+    m.cpu_mhz = std::strtod(mhz->c_str(), nullptr);
+  }
+  m.governor = first_line(cpu0 + "cpufreq/scaling_governor");
+  if (const auto no_turbo = first_line("/sys/devices/system/cpu/intel_pstate/no_turbo")) {
+    m.turbo = *no_turbo == "0";
+  } else if (const auto boost = first_line("/sys/devices/system/cpu/cpufreq/boost")) {
+    m.turbo = *boost == "1";
+  }
+  if (const auto smt = first_line("/sys/devices/system/cpu/smt/active")) m.smt_active = *smt == "1";
+  for (int i = 0; i < 8; ++i) {
+    const std::string dir = cpu0 + "cache/index" + std::to_string(i) + "/";
+    const auto level = first_line(dir + "level");
+    if (!level) break;
+    const std::string type = first_line(dir + "type").value_or("");
+    const std::string kind = type == "Data" ? "d" : type == "Instruction" ? "i" : "";
+    m.caches.push_back("L" + *level + kind + " " + first_line(dir + "size").value_or("?"));
+  }
+  m.clocksource = first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource");
+  m.kernel_cmdline = first_line("/proc/cmdline");
+  m.hypervisor = first_line("/sys/hypervisor/type");
+  if (!m.hypervisor) {
+    const std::string flags = cpuinfo("flags").value_or("");
+    if ((" " + flags + " ").find(" hypervisor ") != std::string::npos) {
+      m.hypervisor = "present (cpuid hypervisor bit)";
+#if defined(__x86_64__) || defined(__i386__)
+      // cpuid leaf 0x40000000: the hypervisor's vendor signature in ebx, ecx, edx.
+      unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+      __cpuid(0x40000000, eax, ebx, ecx, edx);
+      char vendor[13] = {};
+      std::memcpy(vendor, &ebx, 4);
+      std::memcpy(vendor + 4, &ecx, 4);
+      std::memcpy(vendor + 8, &edx, 4);
+      if (vendor[0] != '\0') m.hypervisor = std::string(vendor);
+#endif
+    }
+  }
+  m.libc = std::string("glibc ") + gnu_get_libc_version();
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) m.executable = exe.string();
+  return m;
 }
 
 std::optional<std::uint64_t> steal_ticks() {

@@ -100,6 +100,23 @@ class thread_meter {
 #endif
 };
 
+/// The machine in detail, for a report's context: whatever the platform can
+/// tell cheaply; nullopt (null in the report) for the rest, never a guess.
+struct machine_details {
+  std::optional<std::string> cpu_vendor, cpu_family, cpu_model_number, cpu_stepping, microcode;
+  std::optional<double> cpu_mhz;             ///< cpu0's current frequency
+  std::optional<std::string> governor;       ///< cpufreq scaling governor of cpu0
+  std::optional<bool> turbo;                 ///< intel_pstate / cpufreq boost enabled
+  std::optional<bool> smt_active;            ///< SMT siblings online
+  std::vector<std::string> caches;           ///< "L1d 48K", "L2 1280K", ... (cpu0)
+  std::optional<std::string> clocksource;    ///< the kernel's current clocksource
+  std::optional<std::string> kernel_cmdline; ///< /proc/cmdline (mitigations=...)
+  std::optional<std::string> hypervisor;     ///< "KVM", "xen", ...: cpuid's vendor, or sysfs
+  std::optional<std::string> libc;           ///< "glibc 2.36"
+  std::optional<std::string> executable;     ///< the running binary's path
+};
+machine_details machine_info();
+
 /// CPU steal time so far in USER_HZ ticks (hypervisor), or nullopt.
 std::optional<std::uint64_t> steal_ticks();
 /// 1, 5 and 15 minute load averages, or nullopt.

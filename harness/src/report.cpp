@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include <csync/runtime/backend.hpp>
 #if __has_include(<csync/detail/uring_probe.hpp>)
@@ -19,9 +21,11 @@
 
 #include "metrics.hpp"
 #include "platform.hpp"
+#include "scenario.hpp"  // fnv1a_hex
 
-#ifndef CSYNC_BENCH_GIT_SHA
-#define CSYNC_BENCH_GIT_SHA "unknown"
+#include "csync_bench_build_info.hpp"  // generated at build time: CSYNC_BENCH_GIT_SHA, _DIRTY
+#ifndef CSYNC_BENCH_LIBURING_VERSION
+#define CSYNC_BENCH_LIBURING_VERSION "unknown"
 #endif
 #ifndef CSYNC_BENCH_BUILD_TYPE
 #define CSYNC_BENCH_BUILD_TYPE "unknown"
@@ -64,6 +68,34 @@ nlohmann::json or_null(const std::optional<T>& value) {
   return value ? nlohmann::json(*value) : nlohmann::json();
 }
 
+nlohmann::json machine_json() {
+  const platform::machine_details m = platform::machine_info();
+  return {{"vendor", or_null(m.cpu_vendor)},
+          {"family", or_null(m.cpu_family)},
+          {"model", or_null(m.cpu_model_number)},
+          {"stepping", or_null(m.cpu_stepping)},
+          {"microcode", or_null(m.microcode)},
+          {"mhz", or_null(m.cpu_mhz)},
+          {"governor", or_null(m.governor)},
+          {"turbo", or_null(m.turbo)},
+          {"smt_active", or_null(m.smt_active)},
+          {"caches", m.caches},
+          {"clocksource", or_null(m.clocksource)},
+          {"kernel_cmdline", or_null(m.kernel_cmdline)},
+          {"hypervisor", or_null(m.hypervisor)},
+          {"libc", or_null(m.libc)},
+          {"executable", or_null(m.executable)},
+          {"executable_hash", m.executable ? nlohmann::json(file_hash(*m.executable)) : nlohmann::json()}};
+}
+
+std::string libstdcxx_version() {
+#if defined(_GLIBCXX_RELEASE) && defined(__GLIBCXX__)
+  return "libstdc++ " + std::to_string(_GLIBCXX_RELEASE) + " (" + std::to_string(__GLIBCXX__) + ")";
+#else
+  return "unknown";
+#endif
+}
+
 std::string compiler_name() {
 #if defined(__clang__)
   return std::string("clang ") + __clang_version__;
@@ -85,6 +117,17 @@ std::string loop_backend_choice() {
 
 nlohmann::json steal_ticks() { return or_null(platform::steal_ticks()); }
 
+nlohmann::json load_average() { return or_null(platform::load_average()); }
+
+std::string utc_timestamp() { return utc_now(); }
+
+std::string file_hash(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "unreadable";
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return fnv1a_hex(bytes);
+}
+
 nlohmann::json capture_context() {
   const std::size_t allowed = platform::allowed_cpus().size();
   return {
@@ -102,6 +145,14 @@ nlohmann::json capture_context() {
       {"cxx_flags", CSYNC_BENCH_CXX_FLAGS},
       {"build_type", CSYNC_BENCH_BUILD_TYPE},
       {"csync_git_sha", CSYNC_BENCH_GIT_SHA},
+      // Whether the tree differed from that commit when csync-bench was
+      // built ("unknown" without git): a dirty build cannot be regenerated.
+      {"csync_git_dirty", std::string_view(CSYNC_BENCH_GIT_DIRTY) == "true"    ? nlohmann::json(true)
+                          : std::string_view(CSYNC_BENCH_GIT_DIRTY) == "false" ? nlohmann::json(false)
+                                                                              : nlohmann::json()},
+      {"libstdcxx", libstdcxx_version()},
+      {"liburing", CSYNC_BENCH_LIBURING_VERSION},
+      {"details", machine_json()},
       {"date", utc_now()},
       {"load_average", or_null(platform::load_average())},
       {"steal_ticks_at_start", steal_ticks()},

@@ -2,7 +2,7 @@
 // -----------------------------------------------------------------------------
 // The report csync-bench writes (format: docs/report-format.md):
 //
-//   { "schema_version": 1, "tool": "csync-bench",
+//   { "schema_version": 2, "tool": "csync-bench",
 //     "context":  { host, platform, emulator, cpu, kernel, compiler, git sha,
 //                   io_uring, iocp, ... },
 //     "scenario": { name, description, path, hash },
@@ -29,6 +29,12 @@ nlohmann::json capture_context();
 /// CPU steal time so far, in USER_HZ ticks, from /proc/stat; null where the
 /// platform has no such counter (Windows).
 nlohmann::json steal_ticks();
+/// 1, 5, 15 minute load averages; null where there are none (Windows).
+nlohmann::json load_average();
+/// Now, UTC, ISO 8601.
+std::string utc_timestamp();
+/// FNV-1a 64 of a file's bytes (16 hex digits), "unreadable" if it cannot be read.
+std::string file_hash(const std::string& path);
 
 /// Write `report` to `path` atomically. Throws std::runtime_error naming the
 /// path on failure (the previous file, if any, is left intact).

@@ -492,15 +492,40 @@ int run_scenario(const run_options& options, std::ostream& err) {
     cells.push_back(p);
   }
 
+  if (options.reference) {
+    const nlohmann::json context = capture_context();
+    std::string refused;
+    if (context["csync_git_dirty"] != false) {
+      refused = "csync-bench was built from a tree that differs from its commit (or without git: "
+                "csync_git_dirty " + context["csync_git_dirty"].dump() +
+                "); commit, rebuild and run again";
+    } else if (options.quick || options.smoke) {
+      refused = "--quick and --smoke do not measure what a reference run must";
+    } else if (context["load_average"].is_array() &&
+               context["load_average"][0].get<double>() > options.max_load) {
+      refused = "the machine is busy: 1-minute load average " + context["load_average"][0].dump() +
+                " > --max-load " + std::to_string(options.max_load) +
+                "; stop what else runs, wait, and run again";
+    }
+    if (!refused.empty()) {
+      err << "csync-bench: --reference: " << refused << "\n";
+      return exit_bad_input;
+    }
+  }
+
   const std::uint64_t seed = options.seed ? *options.seed : std::random_device{}();
   nlohmann::json report = {
       {"schema_version", report_schema_version},
       {"tool", "csync-bench"},
       {"context", capture_context()},
       {"scenario",
-       {{"name", sc.name}, {"description", sc.description}, {"path", sc.origin}, {"hash", sc.hash}}},
+       {{"name", sc.name}, {"description", sc.description}, {"path", sc.origin}, {"hash", sc.hash},
+        {"text", sc.text}}},
       {"run",
        {{"seed", seed},
+        {"command_line", options.command_line},
+        {"reference", options.reference},
+        {"max_load", options.reference ? nlohmann::json(options.max_load) : nlohmann::json()},
         {"quick", options.quick},
         {"smoke", options.smoke},
         {"repetitions_override", options.repetitions ? nlohmann::json(*options.repetitions) : nlohmann::json()},
@@ -519,17 +544,21 @@ int run_scenario(const run_options& options, std::ostream& err) {
   if (options.resume) {
     try {
       const nlohmann::json previous = read_report(options.output_path);
-      // Cells measured on another machine or loop backend, or with other
-      // run-setting caps, must not be mixed with new ones under the same keys.
-      const std::pair<const char*, const char*> must_match[] = {
-          {"context", "host"}, {"context", "loop_backend"}, {"run", "quick"}, {"run", "smoke"}};
-      for (const auto& [section, field] : must_match) {
-        const nlohmann::json was =
-            previous.value(section, nlohmann::json::object()).value(field, nlohmann::json());
-        const nlohmann::json& is = report[section][field];
+      // Cells measured on another machine, kernel, loop backend or binary
+      // (commit, tree, compiler, flags), or with other run-setting caps, must
+      // not be mixed with new ones under the same keys.
+      const char* const must_match[] = {
+          "/context/host",          "/context/kernel",          "/context/loop_backend",
+          "/context/csync_git_sha", "/context/csync_git_dirty", "/context/compiler",
+          "/context/cxx_flags",     "/context/build_type",      "/context/details/executable_hash",
+          "/run/quick",             "/run/smoke"};
+      for (const char* where : must_match) {
+        const nlohmann::json::json_pointer at(where);
+        const nlohmann::json was = previous.contains(at) ? previous[at] : nlohmann::json();
+        const nlohmann::json is = report.contains(at) ? report[at] : nlohmann::json();
         if (was != is) {
           err << "csync-bench: --resume: " << options.output_path << " was measured with "
-              << field << " " << was.dump() << ", this run has " << is.dump()
+              << at.back() << " " << was.dump() << ", this run has " << is.dump()
               << "; write to another report instead\n";
           return exit_bad_input;
         }
@@ -560,6 +589,8 @@ int run_scenario(const run_options& options, std::ostream& err) {
   auto save = [&] {
     add_peer_ratios(report["results"]);
     report["context"]["steal_ticks_at_end"] = steal_ticks();
+    report["context"]["load_average_at_end"] = load_average();
+    report["context"]["date_end"] = utc_timestamp();
     write_atomically(options.output_path, report.dump());  // compact: reports grow to megabytes
     if (options.gbench_format) {
       write_atomically(options.output_path + ".gbench.json", to_gbench(report).dump(1));
@@ -593,7 +624,19 @@ int run_scenario(const run_options& options, std::ostream& err) {
     for (std::size_t n = 0; n < order.size(); ++n) {
       const cell_params& p = cells[order[n]];
       progress.show(n, cell_name(p));
+      const std::string started = utc_timestamp();
+      const nlohmann::json steal_before = steal_ticks(), load_before = load_average();
       cell_outcome outcome = run_cell(p, order[n], seed, options.smoke, err);
+      const nlohmann::json steal_after = steal_ticks();
+      outcome.entry["provenance"] = {
+          {"started", started},
+          {"finished", utc_timestamp()},
+          {"load_average_at_start", load_before},
+          // Ticks the hypervisor took from this machine while the cell ran.
+          {"steal_ticks", steal_before.is_number() && steal_after.is_number()
+                              ? nlohmann::json(steal_after.get<std::uint64_t>() -
+                                               steal_before.get<std::uint64_t>())
+                              : nlohmann::json()}};
       if (outcome.interrupted) {
         progress.finish();
         err << "csync-bench: interrupted; " << options.output_path << " holds "

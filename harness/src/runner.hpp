@@ -29,6 +29,12 @@ struct run_options {
   bool resume = false;  ///< keep the finished cells of an existing report at output_path
   std::optional<std::uint64_t> seed;     ///< cell order, samplers, arrivals; default: random
   bool gbench_format = false;            ///< also write OUTPUT.gbench.json
+  std::vector<std::string> command_line; ///< argv, for the report's provenance
+  /// A reference run (results/): refused from a dirty or unknown tree, with
+  /// --quick or --smoke, or on a machine whose 1-minute load average exceeds
+  /// `max_load` at the start.
+  bool reference = false;
+  double max_load = 0.5;
 };
 
 /// Exit codes (documented in `csync-bench --help` and the README).

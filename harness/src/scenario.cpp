@@ -699,6 +699,7 @@ scenario parse_scenario(std::string_view text, std::string origin,
   scenario out;
   out.origin = origin;
   out.hash = fnv1a_hex(text);
+  out.text = std::string(text);
   try {
     expand(read_sweep(root, out, catalog), out, catalog);
   } catch (const path_error& e) {

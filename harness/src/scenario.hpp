@@ -143,6 +143,7 @@ struct scenario {
   std::string description;
   std::string origin;  ///< the file path, or what the caller passed
   std::string hash;    ///< FNV-1a 64 of the file's bytes, 16 hex digits
+  std::string text;    ///< the file's bytes (the report embeds them)
   bool peers = true;
   std::vector<cell_params> cells;  ///< csync cells, then (when peers) peer cells per point
   std::vector<excluded_cell> excluded;

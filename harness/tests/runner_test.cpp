@@ -103,9 +103,17 @@ TEST_F(Runner, ReportSchemaIsLocked) {
   EXPECT_EQ(keys_of(report["context"]),
             (std::set<std::string>{"host", "platform", "emulator", "cpu_model", "cpus_online",
                                    "cpus_allowed", "kernel", "machine", "compiler", "cxx_flags",
-                                   "build_type", "csync_git_sha", "date", "load_average",
-                                   "steal_ticks_at_start", "steal_ticks_at_end", "io_uring", "iocp",
-                                   "loop_backend", "timer_cost_ns", "burn_ns_per_iteration"}));
+                                   "build_type", "csync_git_sha", "csync_git_dirty", "libstdcxx",
+                                   "liburing", "details", "date", "date_end", "load_average",
+                                   "load_average_at_end", "steal_ticks_at_start",
+                                   "steal_ticks_at_end", "io_uring", "iocp", "loop_backend",
+                                   "timer_cost_ns", "burn_ns_per_iteration"}));
+  EXPECT_EQ(keys_of(report["context"]["details"]),
+            (std::set<std::string>{"vendor", "family", "model", "stepping", "microcode", "mhz",
+                                   "governor", "turbo", "smt_active", "caches", "clocksource",
+                                   "kernel_cmdline", "hypervisor", "libc", "executable",
+                                   "executable_hash"}));
+  EXPECT_TRUE(report["context"]["details"]["executable_hash"].is_string());
   EXPECT_EQ(report["context"]["platform"], csync::bench::platform::name());
   EXPECT_EQ(keys_of(report["context"]["iocp"]),
             (std::set<std::string>{"port", "wait_completion_packet"}));
@@ -120,7 +128,11 @@ TEST_F(Runner, ReportSchemaIsLocked) {
   EXPECT_TRUE(report["context"]["emulator"].is_null());
 #endif
   EXPECT_EQ(keys_of(report["scenario"]),
-            (std::set<std::string>{"name", "description", "path", "hash"}));
+            (std::set<std::string>{"name", "description", "path", "hash", "text"}));
+  EXPECT_EQ(report["scenario"]["text"].get<std::string>(), small_scenario(20, 2).dump(1))
+      << "the scenario's exact bytes";
+  EXPECT_FALSE(report["run"]["command_line"].is_null());
+  EXPECT_EQ(report["run"]["reference"], false);
   EXPECT_TRUE(report["run"]["complete"].get<bool>());
   EXPECT_EQ(report["run"]["seed"], 7);
 
@@ -136,15 +148,18 @@ TEST_F(Runner, ReportSchemaIsLocked) {
           << cell.dump();
       EXPECT_EQ(keys_of(cell), (std::set<std::string>{"cell", "name", "key", "point", "parameters",
                                                       "is_peer", "worker_threads", "oversubscribed",
-                                                      "status", "reason"}));
+                                                      "status", "reason", "provenance"}));
       continue;
     }
     std::set<std::string> expected{"cell", "name", "key", "point", "parameters", "is_peer",
                                    "worker_threads", "oversubscribed", "status", "measurement",
                                    "harness_overhead", "diagnostic", "aggregates",
-                                   "acquire_latency_histogram_ns", "repetitions"};
+                                   "acquire_latency_histogram_ns", "repetitions", "provenance"};
     if (cell.contains("throughput_vs_peers")) expected.insert("throughput_vs_peers");
     EXPECT_EQ(keys_of(cell), expected) << cell["name"];
+    EXPECT_EQ(keys_of(cell["provenance"]), (std::set<std::string>{"started", "finished",
+                                                                  "load_average_at_start",
+                                                                  "steal_ticks"}));
     EXPECT_EQ(keys_of(cell["measurement"]),
               (std::set<std::string>{"latency_sample_every", "latency_loop", "timer_cost_ns",
                                      "timer_floor_ns"}));
@@ -288,6 +303,32 @@ TEST_F(Runner, ResumeRefusesAReportFromAnotherLoopBackend) {
   EXPECT_EQ(run(options), csync::bench::exit_bad_input);
   EXPECT_NE(errors_.find("loop_backend \"elsewhere\""), std::string::npos) << errors_;
   EXPECT_EQ(read(report_path()), report) << "the report was touched";
+}
+
+TEST_F(Runner, ResumeRefusesAReportFromAnotherBinary) {
+  csync::bench::run_options options;
+  options.scenario_path = write_scenario(small_scenario(10, 1));
+  ASSERT_EQ(run(options), csync::bench::exit_ok) << errors_;
+  for (const char* field : {"csync_git_sha", "compiler", "cxx_flags", "kernel"}) {
+    json report = read(report_path());
+    const json kept = report;
+    report["context"][field] = "elsewhere";
+    std::ofstream(report_path()) << report.dump();
+    options.resume = true;
+    EXPECT_EQ(run(options), csync::bench::exit_bad_input) << field;
+    EXPECT_NE(errors_.find(std::string(field) + " \"elsewhere\""), std::string::npos) << errors_;
+    std::ofstream(report_path()) << kept.dump();
+  }
+}
+
+TEST_F(Runner, ReferenceRunsRefuseWhatCannotBeReproduced) {
+  csync::bench::run_options options;
+  options.scenario_path = write_scenario(small_scenario(10, 1));
+  options.reference = true;
+  options.smoke = true;  // refused whatever the tree: a smoke run measures nothing
+  EXPECT_EQ(run(options), csync::bench::exit_bad_input);
+  EXPECT_NE(errors_.find("--reference: "), std::string::npos) << errors_;
+  EXPECT_FALSE(fs::exists(report_path())) << "nothing written when refused";
 }
 
 TEST_F(Runner, SigintLeavesAValidReportOfFinishedCells) {
