@@ -10,6 +10,9 @@
 //              a consumer's wait for an item: from its lock() call to its
 //              return from wait holding the mutex with an item there (the
 //              clock is read before the critical section and notify_one).
+//              Wake latency: from a producer's stamp on the item (the last
+//              thing before it unlocks and calls notify_one) to a consumer
+//              that had to wait returning from wait with that item.
 //   broadcast  one notifier and N waiters (threads - 1 or tasks - 1): the
 //              notifier waits until every waiter is parked, bumps a
 //              generation, stamps the time (a timed round) and unlocks and
@@ -140,8 +143,10 @@ csync::Task<void> producer(bounded_queue<Kit>& q, const cell_params& p, const ru
       co_return;
     }
     if (ctl.checks_exclusion()) q.shared.enter(1);
-    q.items.push_back(i);
     me.burn(p.critical_section_ns);
+    // The item carries the time it was published (0: untimed), stamped as
+    // the last thing before unlock and notify_one.
+    q.items.push_back(me.sampler.next() ? now_ns() : 0);
     if (ctl.checks_exclusion()) q.shared.leave(1);
     q.mutex.unlock();
     q.not_empty.notify_one();
@@ -162,9 +167,14 @@ csync::Task<void> consumer(bounded_queue<Kit>& q, const cell_params& p, const ru
     const bool timed_op = me.sampler.next();
     const std::uint64_t start = timed_op ? now_ns() : 0;
     co_await W::lock(q.mutex);
-    co_await W::template wait<Kit>(q.not_empty, q.mutex,
-                                   [&q] { return !q.items.empty() || q.closed; });
-    const std::uint64_t end = timed_op ? now_ns() : 0;
+    bool waited = false;  // the predicate was false at least once: this consumer was woken
+    co_await W::template wait<Kit>(q.not_empty, q.mutex, [&q, &waited] {
+      const bool ready = !q.items.empty() || q.closed;
+      waited = waited || !ready;
+      return ready;
+    });
+    const std::uint64_t stamp = waited && !q.items.empty() ? q.items.front() : 0;
+    const std::uint64_t end = timed_op || stamp ? now_ns() : 0;
     const bool stopping = ctl.timed() && q.shared.stopping();
     if (q.items.empty() || stopping) {  // closed and drained, or after the window
       if (stopping) {
@@ -182,6 +192,7 @@ csync::Task<void> consumer(bounded_queue<Kit>& q, const cell_params& p, const ru
     q.mutex.unlock();
     q.not_full.notify_one();
     if (timed_op) me.record_wait(end - start);
+    if (stamp) me.thread->wake_latency.record(end - stamp);
     me.count_op();
     me.burn(p.think_ns);
   }

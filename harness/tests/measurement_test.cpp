@@ -154,6 +154,46 @@ TEST(Definitions, AKnownDelayBetweenNotifyAndWakeShowsInWakeLatency) {
   EXPECT_EQ(d.acquire_latency.count(), 0u) << "round trips are counted, not timed";
 }
 
+/// std::condition_variable whose notify_one first sleeps `delay`.
+struct slow_notify_kit {
+  using mutex_type = std::mutex;
+  struct condvar_type {
+    void notify_one() {
+      std::this_thread::sleep_for(delay);
+      cv.notify_one();
+    }
+    void notify_all() { cv.notify_all(); }
+    std::condition_variable cv;
+  };
+  static constexpr auto delay = 2ms;
+  mutex_type& make_mutex() { return *mutexes.emplace_back(std::make_unique<mutex_type>()); }
+  condvar_type& make_condvar() { return *condvars.emplace_back(std::make_unique<condvar_type>()); }
+  template <class Pred>
+  static void wait(condvar_type& cv, mutex_type& m, Pred pred) {
+    std::unique_lock lock(m, std::adopt_lock);
+    cv.cv.wait(lock, pred);
+    lock.release();
+  }
+  std::vector<std::unique_ptr<mutex_type>> mutexes;
+  std::vector<std::unique_ptr<condvar_type>> condvars;
+};
+
+TEST(Definitions, AKnownNotifyDelayShowsInCondvarWakeLatency) {
+  // The producer's notify_one sleeps 2 ms before it notifies: a consumer that
+  // had to wait for the item cannot be running sooner. (A consumer that found
+  // its item without waiting is not a wake and is not timed.)
+  slow_notify_kit kit;
+  cell_params p;
+  p.workload = csync::bench::workload_kind::condvar;
+  p.threads = 2;
+  const repetition_data d =
+      csync::bench::condvar_workload<blocking>(kit, p, counted(30, run_mode::latency, 1));
+  EXPECT_EQ(d.ops(), 30u);
+  ASSERT_GT(d.wake_latency.count(), 0u);
+  const std::uint64_t delay = std::chrono::nanoseconds(slow_notify_kit::delay).count();
+  EXPECT_GE(d.wake_latency.percentile(0.0), delay * 97 / 100);
+}
+
 TEST(Definitions, TheLastOfAHerdIsNeverBackBeforeTheFirst) {
   csync::bench::std_kit kit;
   cell_params p;
