@@ -47,7 +47,7 @@ class Runner : public ::testing::Test {
 
   std::string write_scenario(const json& scenario) {
     const std::string path = (dir_ / "scenario.json").string();
-    std::ofstream(path) << scenario.dump(1);
+    std::ofstream(path, std::ios::binary) << scenario.dump(1);  // the bytes the report embeds
     return path;
   }
   std::string report_path() const { return (dir_ / "report.json").string(); }
