@@ -383,7 +383,8 @@ double run_threads(std::size_t n, shared_state& shared, const run_control& ctl,
   auto stopped = t0;
   if (ctl.timed()) {
     stall_monitor progress(slots);
-    progress.start(now_ns());
+    progress.start(static_cast<std::uint64_t>(  // the window's start, in now_ns()'s terms
+        std::chrono::duration_cast<std::chrono::nanoseconds>(t0.time_since_epoch()).count()));
     const auto until = t0 + std::chrono::nanoseconds(ctl.duration_ns);
     while (bench_clock::now() < until) {
       if (ctl.interrupted && ctl.interrupted->load(std::memory_order_relaxed)) {
