@@ -271,11 +271,6 @@ void burn_for(std::uint64_t ns) noexcept {
   spin_iterations(static_cast<std::uint64_t>(static_cast<double>(ns) / burn_ns_per_iteration()));
 }
 
-void burn_until(std::uint64_t deadline_ns) noexcept {
-  while (now_ns() < deadline_ns) {
-  }
-}
-
 double timer_cost_ns() {
   static const double cost = [] {
     constexpr int batch = 20000;

@@ -183,8 +183,6 @@ void burn_for(std::uint64_t ns) noexcept;
 /// What one iteration of burn_for's loop costs, calibrated once (median of
 /// 5 timed batches) on first use; csync-bench calibrates before any cell.
 double burn_ns_per_iteration();
-/// Spins until now_ns() >= `deadline_ns`.
-void burn_until(std::uint64_t deadline_ns) noexcept;
 
 /// The cost of one bench_clock::now(), measured once (median of 9 batches).
 double timer_cost_ns();

@@ -158,7 +158,13 @@ struct alignas(128) worker_slot {
   op_sampler sampler;               ///< never chooses outside latency runs
   thread_slot* thread = nullptr;    ///< the histograms of the OS thread it runs on
 
-  void count_op() noexcept { ops.store(ops.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  /// One more operation done (a role that counts none of the cell's
+  /// operations -- a producer, a pingpong responder, the notifier -- counts
+  /// its own, for the stall monitor; the workload leaves them out of the
+  /// cell's counts).
+  void count_op() noexcept {
+    ops.store(ops.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
   void burn(std::uint64_t ns) noexcept {
     burn_for(ns);
     burnt_ns += ns;
@@ -752,6 +758,7 @@ csync::Task<void> pingpong_worker(pingpong_pair<Sem>& pair, bool initiator, cons
       } else if (stamp) {
         me.record_wake(end - stamp);
       }
+      me.count_op();  // a reply: for the stall monitor (the pair's count is the initiator's)
       pair.pong.send(me.sampler.next() ? now_ns() : 0);
     }
   }

@@ -10,9 +10,10 @@
 //              a consumer's wait for an item: from its lock() call to its
 //              return from wait holding the mutex with an item there (the
 //              clock is read before the critical section and notify_one).
-//              Wake latency: from a producer's stamp on the item (the last
-//              thing before it unlocks and calls notify_one) to a consumer
-//              that had to wait returning from wait with that item.
+//              Wake latency: from the stamp of the latest notify_one (taken
+//              just before the call) to a consumer that had to wait
+//              returning from wait with an item -- a lower bound when several
+//              producers notify at once.
 //   broadcast  one notifier and N waiters (threads - 1 or tasks - 1): the
 //              notifier waits until every waiter is parked, bumps a
 //              generation, stamps the time (a timed round) and unlocks and
@@ -34,6 +35,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -120,6 +122,7 @@ struct bounded_queue {
   typename Kit::condvar_type& not_full;
   typename Kit::condvar_type& not_empty;
   std::deque<std::uint64_t> items;   // guarded by mutex
+  std::atomic<std::uint64_t> notified_at{0};  ///< the latest notify_one's stamp (0: untimed)
   bool closed = false;               // guarded by mutex
   std::uint32_t producers_left = 0;  // guarded by mutex
   detail::shared_state shared{1};    // holders of `mutex`: at most one
@@ -144,12 +147,16 @@ csync::Task<void> producer(bounded_queue<Kit>& q, const cell_params& p, const ru
     }
     if (ctl.checks_exclusion()) q.shared.enter(1);
     me.burn(p.critical_section_ns);
-    // The item carries the time it was published (0: untimed), stamped as
-    // the last thing before unlock and notify_one.
-    q.items.push_back(me.sampler.next() ? now_ns() : 0);
+    q.items.push_back(i);
     if (ctl.checks_exclusion()) q.shared.leave(1);
     q.mutex.unlock();
+    // Every notify leaves its stamp (0: untimed), so a consumer never reads
+    // an older notify's. relaxed: a consumer that was woken by this notify
+    // reads it after its wait returned; the condvar orders nothing here, and
+    // a later producer's stamp only shortens that consumer's span.
+    q.notified_at.store(me.sampler.next() ? now_ns() : 0, std::memory_order_relaxed);
     q.not_empty.notify_one();
+    me.count_op();  // an item made: for the stall monitor (the cell counts consumed ones)
     me.burn(p.think_ns);
   }
   co_await W::lock(q.mutex);
@@ -173,7 +180,7 @@ csync::Task<void> consumer(bounded_queue<Kit>& q, const cell_params& p, const ru
       waited = waited || !ready;
       return ready;
     });
-    const std::uint64_t stamp = waited && !q.items.empty() ? q.items.front() : 0;
+    const std::uint64_t stamp = waited ? q.notified_at.load(std::memory_order_relaxed) : 0;
     const std::uint64_t end = timed_op || stamp ? now_ns() : 0;
     const bool stopping = ctl.timed() && q.shared.stopping();
     if (q.items.empty() || stopping) {  // closed and drained, or after the window
@@ -218,6 +225,10 @@ repetition_data condvar_workload(Kit& kit, const cell_params& p, const run_contr
   if (ctl.times_operations()) {
     out.max_wait_ns_per_worker.erase(out.max_wait_ns_per_worker.begin(),
                                      out.max_wait_ns_per_worker.begin() + producers);
+  }
+  if (ctl.timed()) {
+    out.longest_stall_ns_per_worker.erase(out.longest_stall_ns_per_worker.begin(),
+                                          out.longest_stall_ns_per_worker.begin() + producers);
   }
   return out;
 }
@@ -285,6 +296,7 @@ csync::Task<void> herd_notifier(herd<Kit>& h, const run_control& ctl, detail::wo
     h.notified_at = timed_round ? now_ns() : 0;
     h.mutex.unlock();
     h.wake_up.notify_all();
+    me.count_op();  // a round: for the stall monitor (the cell counts woken waiters)
   }
   // Close only once every waiter is back from the last round: one woken by
   // it that re-acquired the mutex after `closed` would leave without it.
@@ -313,6 +325,7 @@ repetition_data broadcast_workload(Kit& kit, const cell_params& p, const run_con
   });
   out.ops_per_worker.erase(out.ops_per_worker.begin());
   if (ctl.times_operations()) out.max_wait_ns_per_worker.clear();  // no per-waiter wait is timed
+  if (ctl.timed()) out.longest_stall_ns_per_worker.erase(out.longest_stall_ns_per_worker.begin());
   return out;
 }
 

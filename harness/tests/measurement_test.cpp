@@ -154,14 +154,13 @@ TEST(Definitions, AKnownDelayBetweenNotifyAndWakeShowsInWakeLatency) {
   EXPECT_EQ(d.acquire_latency.count(), 0u) << "round trips are counted, not timed";
 }
 
-/// std::condition_variable whose notify_one first sleeps `delay`.
-struct slow_notify_kit {
+/// std::condition_variable whose wait, once woken and holding the mutex
+/// again, sleeps `delay` before it returns: a woken consumer cannot be back
+/// sooner than `delay` after any notify that came before its wake.
+struct slow_wake_kit {
   using mutex_type = std::mutex;
   struct condvar_type {
-    void notify_one() {
-      std::this_thread::sleep_for(delay);
-      cv.notify_one();
-    }
+    void notify_one() { cv.notify_one(); }
     void notify_all() { cv.notify_all(); }
     std::condition_variable cv;
   };
@@ -171,18 +170,21 @@ struct slow_notify_kit {
   template <class Pred>
   static void wait(condvar_type& cv, mutex_type& m, Pred pred) {
     std::unique_lock lock(m, std::adopt_lock);
-    cv.cv.wait(lock, pred);
+    while (!pred()) {
+      cv.cv.wait(lock);
+      std::this_thread::sleep_for(delay);  // woken, holding the mutex: the known delay
+    }
     lock.release();
   }
   std::vector<std::unique_ptr<mutex_type>> mutexes;
   std::vector<std::unique_ptr<condvar_type>> condvars;
 };
 
-TEST(Definitions, AKnownNotifyDelayShowsInCondvarWakeLatency) {
-  // The producer's notify_one sleeps 2 ms before it notifies: a consumer that
-  // had to wait for the item cannot be running sooner. (A consumer that found
-  // its item without waiting is not a wake and is not timed.)
-  slow_notify_kit kit;
+TEST(Definitions, AKnownWakeDelayShowsInCondvarWakeLatency) {
+  // Every wake of a waiting consumer takes 2 ms before wait returns (and the
+  // producers cannot stamp a newer notify meanwhile: the consumer holds the
+  // mutex). A consumer that found its item without waiting is no wake.
+  slow_wake_kit kit;
   cell_params p;
   p.workload = csync::bench::workload_kind::condvar;
   p.threads = 2;
@@ -190,7 +192,7 @@ TEST(Definitions, AKnownNotifyDelayShowsInCondvarWakeLatency) {
       csync::bench::condvar_workload<blocking>(kit, p, counted(30, run_mode::latency, 1));
   EXPECT_EQ(d.ops(), 30u);
   ASSERT_GT(d.wake_latency.count(), 0u);
-  const std::uint64_t delay = std::chrono::nanoseconds(slow_notify_kit::delay).count();
+  const std::uint64_t delay = std::chrono::nanoseconds(slow_wake_kit::delay).count();
   EXPECT_GE(d.wake_latency.percentile(0.0), delay * 97 / 100);
 }
 
@@ -303,6 +305,35 @@ TEST(Censoring, TheStallMonitorShowsStarvationWhateverTheSampling) {
     EXPECT_EQ(stalled, 2u) << "the two starved workers stalled the whole window";
     EXPECT_GE(d.censored_max_age_ns, 20 * ms) << "their censored waits are as old as the window";
     EXPECT_EQ(d.starved(), 2u);
+  }
+}
+
+TEST(Censoring, EveryCountedWorkerHasItsStallAndNoOtherRoleDoes) {
+  // Producers, pingpong responders and the broadcast notifier count no
+  // operation of the cell: their stalls must not stand in for a worker's.
+  csync::bench::std_kit kit;
+  cell_params p;
+  p.threads = 4;
+  run_control ctl;
+  ctl.duration_ns = 20 * ms;
+  for (const auto workload : {csync::bench::workload_kind::condvar,
+                              csync::bench::workload_kind::broadcast,
+                              csync::bench::workload_kind::pingpong}) {
+    p.workload = workload;
+    std::vector<std::unique_ptr<csync::Semaphore<>>> made;
+    auto make_sem = [&](std::uint64_t permits) {
+      made.push_back(std::make_unique<csync::Semaphore<>>(permits));
+      return made.back().get();
+    };
+    const repetition_data d =
+        workload == csync::bench::workload_kind::condvar
+            ? csync::bench::condvar_workload<blocking>(kit, p, ctl)
+        : workload == csync::bench::workload_kind::broadcast
+            ? csync::bench::broadcast_workload<blocking>(kit, p, ctl)
+            : csync::bench::pingpong_workload<blocking, csync::Semaphore<>>(make_sem, p, ctl);
+    EXPECT_EQ(d.longest_stall_ns_per_worker.size(), d.ops_per_worker.size())
+        << csync::bench::to_string(workload);
+    EXPECT_EQ(d.stuck_workers, 0u);
   }
 }
 
