@@ -251,24 +251,45 @@ void spin_iterations(std::uint64_t n) noexcept {
 }
 }  // namespace
 
-double burn_ns_per_iteration() {
-  static const double cost = [] {
-    constexpr std::uint64_t batch = 2'000'000;
-    std::vector<double> per_iteration;
-    for (int b = 0; b < 5; ++b) {
-      const auto t0 = bench_clock::now();
-      spin_iterations(batch);
-      const auto t1 = bench_clock::now();
-      per_iteration.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / batch);
-    }
-    return std::max(1e-3, median_of(per_iteration));
+namespace {
+/// burn_for's cost model, t(n) = fixed + per_iteration * n, fitted once from
+/// a short and a long loop, each the fastest of several timed batches (the
+/// fastest is the one nothing else disturbed: preemption and a cold core
+/// only ever add time).
+struct burn_model {
+  double fixed_ns = 0, per_iteration_ns = 1;
+};
+const burn_model& burn_calibration() {
+  static const burn_model model = [] {
+    const auto fastest_per_call = [](std::uint64_t iterations, int calls) {
+      double best = 1e300;
+      for (int batch = 0; batch < 9; ++batch) {
+        const auto t0 = bench_clock::now();
+        for (int c = 0; c < calls; ++c) spin_iterations(iterations);
+        const auto t1 = bench_clock::now();
+        best = std::min(best, std::chrono::duration<double, std::nano>(t1 - t0).count() / calls);
+      }
+      return best;
+    };
+    constexpr std::uint64_t short_loop = 64, long_loop = 1'000'000;
+    const double t_short = fastest_per_call(short_loop, 20000);
+    const double t_long = fastest_per_call(long_loop, 2);
+    burn_model m;
+    m.per_iteration_ns = std::max(1e-3, (t_long - t_short) / static_cast<double>(long_loop - short_loop));
+    m.fixed_ns = std::max(0.0, t_short - m.per_iteration_ns * static_cast<double>(short_loop));
+    return m;
   }();
-  return cost;
+  return model;
 }
+}  // namespace
+
+double burn_ns_per_iteration() { return burn_calibration().per_iteration_ns; }
 
 void burn_for(std::uint64_t ns) noexcept {
   if (ns == 0) return;
-  spin_iterations(static_cast<std::uint64_t>(static_cast<double>(ns) / burn_ns_per_iteration()));
+  const burn_model& m = burn_calibration();
+  const double work = std::max(0.0, static_cast<double>(ns) - m.fixed_ns);
+  spin_iterations(static_cast<std::uint64_t>(work / m.per_iteration_ns));
 }
 
 double timer_cost_ns() {

@@ -180,8 +180,11 @@ struct summary {
 /// a spin on the clock -- so a burn that is preempted does the same work,
 /// and the CPU it costs is what the workload asked for. Returns at once for 0.
 void burn_for(std::uint64_t ns) noexcept;
-/// What one iteration of burn_for's loop costs, calibrated once (median of
-/// 5 timed batches) on first use; csync-bench calibrates before any cell.
+/// What one iteration of burn_for's loop costs. Calibrated once, on first
+/// use (csync-bench calibrates before any cell): a short and a long loop,
+/// each the fastest of 9 timed batches, give a fixed cost per call and a cost
+/// per iteration -- the fastest because interference only ever adds time (a
+/// median taken while other work ran made every burn half as long).
 double burn_ns_per_iteration();
 
 /// The cost of one bench_clock::now(), measured once (median of 9 batches).
