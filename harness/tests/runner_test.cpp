@@ -207,7 +207,15 @@ TEST_F(Runner, ReportSchemaIsLocked) {
     EXPECT_GE(throughput["ci_high"].get<double>(), throughput["median"].get<double>());
     EXPECT_DOUBLE_EQ(throughput["ci_coverage"].get<double>(), 0.5) << "n = 2: [min, max], 1 - 2/4";
     EXPECT_EQ(rep["longest_stall_ns_per_worker"].size(), 2u);
-    EXPECT_TRUE(cell["aggregates"]["acquire_p99"].contains("below_timer_floor"));
+    // A latency below twice the cost of a clock read is flagged, and only then.
+    const double floor_ns = cell["measurement"]["timer_floor_ns"].get<double>();
+    EXPECT_DOUBLE_EQ(floor_ns, 2 * cell["measurement"]["timer_cost_ns"].get<double>());
+    for (const char* latency : {"acquire_p50", "acquire_p99", "acquire_p999"}) {
+      const json& a = cell["aggregates"][latency];
+      ASSERT_TRUE(a.contains("below_timer_floor")) << latency;
+      EXPECT_EQ(a["below_timer_floor"].get<bool>(), a["median"].get<double>() < floor_ns) << latency;
+    }
+    EXPECT_FALSE(cell["aggregates"]["throughput"].contains("below_timer_floor"));
   }
   EXPECT_EQ(peer_repetition_keys, csync_repetition_keys);
   // The peers ran in the same report, and csync cells carry ratios to them.
