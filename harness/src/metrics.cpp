@@ -259,31 +259,38 @@ namespace {
 struct burn_model {
   double fixed_ns = 0, per_iteration_ns = 1;
 };
+burn_model measure_burn_model() {
+  const auto fastest_per_call = [](std::uint64_t iterations, int calls) {
+    double best = 1e300;
+    for (int batch = 0; batch < 9; ++batch) {
+      const auto t0 = bench_clock::now();
+      for (int c = 0; c < calls; ++c) spin_iterations(iterations);
+      const auto t1 = bench_clock::now();
+      best = std::min(best, std::chrono::duration<double, std::nano>(t1 - t0).count() / calls);
+    }
+    return best;
+  };
+  // A core that was idle runs slowly for a while (frequency ramp; a vCPU's
+  // host): first spin ~100 ms, so the model is the loaded core's, as in a run.
+  spin_iterations(300'000'000);
+  constexpr std::uint64_t short_loop = 64, long_loop = 10'000'000;
+  const double t_short = fastest_per_call(short_loop, 20000);
+  const double t_long = fastest_per_call(long_loop, 1);
+  burn_model m;
+  m.per_iteration_ns = std::max(1e-3, (t_long - t_short) / static_cast<double>(long_loop - short_loop));
+  m.fixed_ns = std::max(0.0, t_short - m.per_iteration_ns * static_cast<double>(short_loop));
+  return m;
+}
+
 const burn_model& burn_calibration() {
-  static const burn_model model = [] {
-    const auto fastest_per_call = [](std::uint64_t iterations, int calls) {
-      double best = 1e300;
-      for (int batch = 0; batch < 9; ++batch) {
-        const auto t0 = bench_clock::now();
-        for (int c = 0; c < calls; ++c) spin_iterations(iterations);
-        const auto t1 = bench_clock::now();
-        best = std::min(best, std::chrono::duration<double, std::nano>(t1 - t0).count() / calls);
-      }
-      return best;
-    };
-    constexpr std::uint64_t short_loop = 64, long_loop = 1'000'000;
-    const double t_short = fastest_per_call(short_loop, 20000);
-    const double t_long = fastest_per_call(long_loop, 2);
-    burn_model m;
-    m.per_iteration_ns = std::max(1e-3, (t_long - t_short) / static_cast<double>(long_loop - short_loop));
-    m.fixed_ns = std::max(0.0, t_short - m.per_iteration_ns * static_cast<double>(short_loop));
-    return m;
-  }();
+  static const burn_model model = measure_burn_model();
   return model;
 }
 }  // namespace
 
 double burn_ns_per_iteration() { return burn_calibration().per_iteration_ns; }
+
+double burn_ns_per_iteration_now() { return measure_burn_model().per_iteration_ns; }
 
 void burn_for(std::uint64_t ns) noexcept {
   if (ns == 0) return;

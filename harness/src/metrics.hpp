@@ -181,11 +181,15 @@ struct summary {
 /// and the CPU it costs is what the workload asked for. Returns at once for 0.
 void burn_for(std::uint64_t ns) noexcept;
 /// What one iteration of burn_for's loop costs. Calibrated once, on first
-/// use (csync-bench calibrates before any cell): a short and a long loop,
-/// each the fastest of 9 timed batches, give a fixed cost per call and a cost
+/// use (csync-bench calibrates before any cell), after ~100 ms of spinning
+/// to bring the core up to speed: a short and a long loop, each the fastest
+/// of 9 timed batches, give a fixed cost per call and a cost
 /// per iteration -- the fastest because interference only ever adds time (a
 /// median taken while other work ran made every burn half as long).
 double burn_ns_per_iteration();
+/// The same measured afresh (not what burn_for uses): the report compares it
+/// with the calibration at the end of a run, so a drift shows.
+double burn_ns_per_iteration_now();
 
 /// The cost of one bench_clock::now(), measured once (median of 9 batches).
 double timer_cost_ns();

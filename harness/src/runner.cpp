@@ -591,6 +591,9 @@ int run_scenario(const run_options& options, std::ostream& err) {
     report["context"]["steal_ticks_at_end"] = steal_ticks();
     report["context"]["load_average_at_end"] = load_average();
     report["context"]["date_end"] = utc_timestamp();
+    if (report["run"]["complete"].get<bool>()) {  // once: the run's burn drift
+      report["context"]["burn_ns_per_iteration_at_end"] = burn_ns_per_iteration_now();
+    }
     write_atomically(options.output_path, report.dump());  // compact: reports grow to megabytes
     if (options.gbench_format) {
       write_atomically(options.output_path + ".gbench.json", to_gbench(report).dump(1));

@@ -393,6 +393,7 @@ TEST(WorkAccounting, BurnDoesTheWorkItIsCreditedWith) {
   // preemption does not advance) moves by about as much. The calibration
   // takes the fastest of its batches, so a burn errs long rather than short;
   // a calibration disturbed by other work made burns half as long.
+  csync::bench::burn_ns_per_iteration();  // calibrate first: it spins ~100 ms itself
   const auto meter = csync::bench::platform::thread_meter::of_current_thread();
   const std::uint64_t before = meter.read_cpu_ns();
   csync::bench::burn_for(20 * ms);

@@ -107,7 +107,8 @@ TEST_F(Runner, ReportSchemaIsLocked) {
                                    "liburing", "details", "date", "date_end", "load_average",
                                    "load_average_at_end", "steal_ticks_at_start",
                                    "steal_ticks_at_end", "io_uring", "iocp", "loop_backend",
-                                   "timer_cost_ns", "burn_ns_per_iteration"}));
+                                   "timer_cost_ns", "burn_ns_per_iteration",
+                                   "burn_ns_per_iteration_at_end"}));
   EXPECT_EQ(keys_of(report["context"]["details"]),
             (std::set<std::string>{"vendor", "family", "model", "stepping", "microcode", "mhz",
                                    "governor", "turbo", "smt_active", "caches", "clocksource",
