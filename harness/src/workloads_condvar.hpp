@@ -87,14 +87,25 @@ class csync_kit {
   std::vector<std::unique_ptr<condvar_type>> condvars_;
 };
 
-class std_kit {
+/// What every default-constructible kit does: make and own its mutexes and
+/// condition variables (stable addresses: the workloads keep references).
+template <class Mutex, class Condvar>
+class owning_kit {
  public:
-  using mutex_type = std::mutex;
-  using condvar_type = std::condition_variable;
-  static constexpr bool has_coroutines = false;
+  using mutex_type = Mutex;
+  using condvar_type = Condvar;
 
   mutex_type& make_mutex() { return *mutexes_.emplace_back(std::make_unique<mutex_type>()); }
   condvar_type& make_condvar() { return *condvars_.emplace_back(std::make_unique<condvar_type>()); }
+
+ private:
+  std::vector<std::unique_ptr<mutex_type>> mutexes_;
+  std::vector<std::unique_ptr<condvar_type>> condvars_;
+};
+
+class std_kit : public owning_kit<std::mutex, std::condition_variable> {
+ public:
+  static constexpr bool has_coroutines = false;
 
   template <class Pred>
   static void wait(condvar_type& cv, mutex_type& m, Pred pred) {
@@ -105,10 +116,6 @@ class std_kit {
 
   template <class Out>
   void add_stats(Out&) const {}
-
- private:
-  std::vector<std::unique_ptr<mutex_type>> mutexes_;
-  std::vector<std::unique_ptr<condvar_type>> condvars_;
 };
 
 // ---- condvar: bounded queue ---------------------------------------------------------

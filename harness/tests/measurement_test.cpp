@@ -157,16 +157,13 @@ TEST(Definitions, AKnownDelayBetweenNotifyAndWakeShowsInWakeLatency) {
 /// std::condition_variable whose wait, once woken and holding the mutex
 /// again, sleeps `delay` before it returns: a woken consumer cannot be back
 /// sooner than `delay` after any notify that came before its wake.
-struct slow_wake_kit {
-  using mutex_type = std::mutex;
-  struct condvar_type {
-    void notify_one() { cv.notify_one(); }
-    void notify_all() { cv.notify_all(); }
-    std::condition_variable cv;
-  };
+struct slow_wake_condvar {
+  void notify_one() { cv.notify_one(); }
+  void notify_all() { cv.notify_all(); }
+  std::condition_variable cv;
+};
+struct slow_wake_kit : csync::bench::owning_kit<std::mutex, slow_wake_condvar> {
   static constexpr auto delay = 2ms;
-  mutex_type& make_mutex() { return *mutexes.emplace_back(std::make_unique<mutex_type>()); }
-  condvar_type& make_condvar() { return *condvars.emplace_back(std::make_unique<condvar_type>()); }
   template <class Pred>
   static void wait(condvar_type& cv, mutex_type& m, Pred pred) {
     std::unique_lock lock(m, std::adopt_lock);
@@ -176,8 +173,6 @@ struct slow_wake_kit {
     }
     lock.release();
   }
-  std::vector<std::unique_ptr<mutex_type>> mutexes;
-  std::vector<std::unique_ptr<condvar_type>> condvars;
 };
 
 TEST(Definitions, AKnownWakeDelayShowsInCondvarWakeLatency) {
@@ -217,27 +212,22 @@ TEST(Definitions, TheLastOfAHerdIsNeverBackBeforeTheFirst) {
 /// A std mutex whose lock() sleeps `delay` once it has the mutex: every
 /// hand-off -- from one holder's release to the next holder's return from
 /// lock() -- takes at least that long.
-struct slow_lock_kit {
-  struct mutex_type {
-    void lock() {
-      m.lock();
-      std::this_thread::sleep_for(delay);
-    }
-    void unlock() { m.unlock(); }
-    std::mutex m;
-  };
-  using condvar_type = std::condition_variable_any;
+struct slow_lock_mutex {
   static constexpr auto delay = 1ms;
-  mutex_type& make_mutex() { return *mutexes.emplace_back(std::make_unique<mutex_type>()); }
-  condvar_type& make_condvar() { return *condvars.emplace_back(std::make_unique<condvar_type>()); }
+  void lock() {
+    m.lock();
+    std::this_thread::sleep_for(delay);
+  }
+  void unlock() { m.unlock(); }
+  std::mutex m;
+};
+struct slow_lock_kit : csync::bench::owning_kit<slow_lock_mutex, std::condition_variable_any> {
   template <class Pred>
   static void wait(condvar_type& cv, mutex_type& m, Pred pred) {
     std::unique_lock lock(m, std::adopt_lock);
-    cv.wait(lock, pred);  // re-locks through mutex_type::lock: the delay
+    cv.wait(lock, pred);  // re-locks through slow_lock_mutex::lock: the delay
     lock.release();
   }
-  std::vector<std::unique_ptr<mutex_type>> mutexes;
-  std::vector<std::unique_ptr<condvar_type>> condvars;
 };
 
 TEST(Definitions, AKnownReacquireDelayShowsInReacquireLatency) {
@@ -248,7 +238,7 @@ TEST(Definitions, AKnownReacquireDelayShowsInReacquireLatency) {
   const repetition_data d =
       csync::bench::broadcast_workload<blocking>(kit, p, counted(20, run_mode::latency, 1));
   ASSERT_EQ(d.reacquire_latency.count(), 20u);
-  const std::uint64_t delay = std::chrono::nanoseconds(slow_lock_kit::delay).count();
+  const std::uint64_t delay = std::chrono::nanoseconds(slow_lock_mutex::delay).count();
   EXPECT_GE(d.reacquire_latency.percentile(0.0), delay * 97 / 100);
 }
 
