@@ -580,16 +580,20 @@ TYPED_TEST_P(Strategy, WaitReturnsTrueOnNotifyFromAnotherThread) {
       delivered = notify_now(s, r);
     });
     waiting.store(true, std::memory_order_release);
-    const bool woke = s.wait(w, in(hang_limit));
+    const deadline_t deadline = in(hang_limit);
+    const bool woke = s.wait(w, deadline);
+    // An eventcount wait also returns true when it wakes at its deadline and
+    // then sees the moved epoch: only the clock tells a lost wake from a kept one.
+    EXPECT_LT(steady::now(), *deadline) << "the wake was lost: the wait slept to its deadline";
     notifier.join();
     EXPECT_TRUE(woke);
     if constexpr (S::has_queue) {
       EXPECT_EQ(delivered, 1u);
       EXPECT_EQ(r.seen, then_null({&w}));
       EXPECT_TRUE(is_notified(w));
-    } else {
-      EXPECT_TRUE(s.cancel(w));
     }
+    // (A wait that returned true ended the registration: no cancel, by the
+    // concept; a second cancel here once hid a lost wake in this very test.)
   }
 }
 
@@ -607,10 +611,7 @@ TYPED_TEST_P(Strategy, DeliveredWaiterCanRegisterAgain) {
       int calls = 0;
       notify_now(s, never_called{&calls});
     }
-    ASSERT_TRUE(wait_delivered(s, w)) << i;
-    if constexpr (!S::has_queue) {
-      EXPECT_TRUE(s.cancel(w));
-    }
+    ASSERT_TRUE(wait_delivered(s, w)) << i;  // ends the registration (no cancel)
     w.rearm();
   }
 }
@@ -671,8 +672,6 @@ TYPED_TEST_P(Strategy, NotifyDuringPredIsNotLost) {
         << "notify completed while pred ran: pred is not inside the strategy's serialization";
     EXPECT_EQ(delivered, 1u);
     EXPECT_EQ(r.seen, then_null({&w}));
-  } else {
-    EXPECT_TRUE(s.cancel(w));
   }
 }
 
