@@ -12,7 +12,8 @@
 //     granted permits, the wake -- reaches the next waiter);
 //   * a wait whose stop request or deadline already fired;
 //   * Condvar waits destroyed on the condvar, after a notification claimed
-//     them, and while re-acquiring the mutex;
+//     them, and while re-acquiring the mutex -- the notification passed on
+//     to the next waiter while the condvar exists;
 //   * a Loop destroyed with suspended tasks (Loop::stop, then ~Loop).
 // A frame is destroyed through `detached`, a minimal coroutine type that
 // exposes its handle (what a when_any or a user's own task type does); each
@@ -297,6 +298,89 @@ TYPED_TEST(DropCancel, CondvarWaitDestroyedInEveryPhase) {
     EXPECT_TRUE(l_finished) << "a live waiter missed its notification";
   });
   EXPECT_EQ(live.load(), 1);
+  EXPECT_TRUE(mutex.try_lock());
+  mutex.unlock();
+}
+
+// A Condvar wait destroyed after notify_one gave it the notification passes
+// it on to the next waiter (POSIX's rule for a cancelled pthread_cond_wait):
+// (1) claimed, its delivery still queued on the loop; (2) notified and queued
+// for the mutex. (3) The notifier destroyed the condvar right after
+// notify_one, under the mutex, and a new condvar (often at the same address)
+// has a waiter of its own: the drop touches neither (AddressSanitizer) and
+// does not wake the newcomer. (3) is for queue strategies: an eventcount
+// Condvar's destructor waits for the waiters it woke to leave, which on the
+// notifier's own loop cannot happen (condvar.hpp, "Lifetime").
+TYPED_TEST(DropCancel, CondvarWaitDestroyedAfterNotifyPassesItOn) {
+  using S = TypeParam;
+  csync::Mutex<S> mutex(csync::default_fairness<S>), other_mutex(csync::default_fairness<S>);
+  bool flag = false;        // guarded by mutex
+  bool other_flag = false;  // guarded by other_mutex
+  std::atomic<int> dropped{0}, next{0};
+  on_a_loop([&](Loop&) -> Task<> {
+    {  // (1)
+      csync::Condvar<S> cv;
+      detached first = wait_on(cv, mutex, flag, dropped);
+      detached second = wait_on(cv, mutex, flag, next);
+      co_await settle();
+      co_await mutex.async_lock();
+      flag = true;
+      cv.notify_one();  // queue strategies: claims `first`, the longest waiting
+      mutex.unlock();
+      first.destroy();
+      const bool second_finished = co_await run_to_end(second);
+      EXPECT_TRUE(second_finished) << "(1) the claimed notification was lost with its waiter";
+      if (!second_finished) {  // let it go: destroying cv under it would hang
+        cv.notify_all();
+        co_await run_to_end(second);
+      }
+      flag = false;
+    }
+    {  // (2)
+      csync::Condvar<S> cv;
+      detached first = wait_on(cv, mutex, flag, dropped);
+      detached second = wait_on(cv, mutex, flag, next);
+      co_await settle();
+      co_await mutex.async_lock();
+      flag = true;
+      cv.notify_one();
+      co_await settle();  // `first` runs its delivery and queues for the mutex we hold
+      first.destroy();
+      mutex.unlock();
+      const bool second_finished = co_await run_to_end(second);
+      EXPECT_TRUE(second_finished) << "(2) the notification was lost with a re-locking waiter";
+      if (!second_finished) {  // let it go: destroying cv under it would hang
+        cv.notify_all();
+        co_await run_to_end(second);
+      }
+      flag = false;
+    }
+    if constexpr (S::has_queue) {  // (3)
+      auto cv = std::make_unique<csync::Condvar<S>>();
+      detached first = wait_on(*cv, mutex, flag, dropped);
+      co_await settle();
+      co_await mutex.async_lock();
+      flag = true;
+      cv->notify_one();  // claims `first`; its delivery is queued on this loop
+      cv.reset();        // the notifier may destroy it at once
+      auto newcomer_cv = std::make_unique<csync::Condvar<S>>();
+      // Runs until it waits on newcomer_cv (other_mutex is free): registered.
+      detached newcomer = wait_on(*newcomer_cv, other_mutex, other_flag, next);
+      first.destroy();  // before its delivery ran
+      flag = false;
+      mutex.unlock();
+      co_await settle();
+      EXPECT_FALSE(newcomer.finished()) << "(3) a dropped wait notified another condvar";
+      co_await other_mutex.async_lock();
+      other_flag = true;
+      newcomer_cv->notify_one();
+      other_mutex.unlock();
+      const bool newcomer_finished = co_await run_to_end(newcomer);
+      EXPECT_TRUE(newcomer_finished);
+    }
+  });
+  EXPECT_EQ(dropped.load(), 0);
+  EXPECT_EQ(next.load(), S::has_queue ? 3 : 2);
   EXPECT_TRUE(mutex.try_lock());
   mutex.unlock();
 }

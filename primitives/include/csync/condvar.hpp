@@ -52,10 +52,14 @@
 //
 // Drop = cancel: a coroutine frame destroyed while it waits (on its loop's
 // thread) withdraws its wait in the awaiter's destructor: on the condvar,
-// the registration is cancelled -- a notification that already claimed it
-// is consumed, not passed on, since its notifier may have destroyed the
-// condvar by then; while re-acquiring the mutex, as Semaphore's wait (the
-// lock passed on if it was already handed over).
+// the registration is cancelled; while re-acquiring the mutex, as
+// Semaphore's wait (the lock passed on if it was already handed over). A
+// notification it was already given is passed on to the next waiter, as
+// POSIX asks of a cancelled pthread_cond_wait -- if the condvar still
+// exists: its notifier may have destroyed it at once, and then no waiter was
+// left to pass it to. detail::liveness answers that question safely (an
+// extra notify_one costs at most a spurious wake-up). Eventcount strategies
+// need no pass-on: their notify woke every waiter anyway.
 //
 // Exceptions: a wait that throws (std::bad_alloc: a deadline's timer slot,
 // mutex_queue's deque) leaves the condvar as it was and returns holding the
@@ -80,6 +84,7 @@
 #include <csync/detail/atomic.hpp>
 #include <csync/detail/backoff.hpp>
 #include <csync/detail/give_up.hpp>
+#include <csync/detail/liveness.hpp>
 #include <csync/detail/waiter.hpp>
 #include <csync/mutex.hpp>
 #include <csync/runtime/loop.hpp>
@@ -345,16 +350,16 @@ class Condvar {
 
     /// Drop = cancel: the coroutine frame is destroyed while it waits (on its
     /// loop's thread), not holding the mutex. A condvar wait is withdrawn; a
-    /// notification that already claimed it is consumed here, not passed on
-    /// (its notifier may have destroyed the condvar by now: see "Lifetime").
-    /// A wait to re-acquire the mutex is withdrawn as Semaphore's is, the
-    /// lock passed on if it was already granted. Nothing refers to the frame
+    /// wait to re-acquire the mutex is withdrawn as Semaphore's is, the lock
+    /// passed on if it was already granted; a notification already given to
+    /// us is passed on (see "Drop = cancel"). Nothing refers to the frame
     /// afterwards.
     ~wait_awaiter() {
       if (phase_ == phase::done) return;
       give_up_.unwatch(cv_waiter_);  // no give_up() runs after this
       if (phase_ == phase::relocking) {
         mutex_.sem_.abandon_wait(lock_waiter_);
+        if (!cancelled_) pass_on_notification();
         return;
       }
       if (cancelled_) {
@@ -368,6 +373,7 @@ class Condvar {
           cv_.leave();
         } else {
           cv_waiter_.loop->retract(cv_waiter_.item);  // claimed: its post is on its way
+          pass_on_notification();
         }
       } else {
         if (!cv_.strategy_.cancel(cv_waiter_)) cv_.strategy_.reclaim(cv_waiter_);
@@ -388,6 +394,12 @@ class Condvar {
       cv_waiter_.item.run = &on_notified;
       lock_waiter_.item.run = &on_locked;
       lock_waiter_.wanted = 1;
+      // While the condvar is certainly alive (before we register and may be
+      // claimed): what a drop needs to find it again.
+      if constexpr (S::has_queue) {
+        condvar_liveness_ = &cv_.liveness_;
+        condvar_id_ = cv_.liveness_.enrol();
+      }
       // Given up already (stop requested, deadline passed): report, still
       // holding the mutex.
       return !give_up_.due() && register_and_unlock();
@@ -449,6 +461,17 @@ class Condvar {
       }
       cancelled_ = true;
       cv_waiter_.loop->post(cv_waiter_.item);
+    }
+
+    /// From the destructor, after a notification was given to us: hand it to
+    /// the next waiter, if the condvar still exists (see "Drop = cancel").
+    /// Touches cv_ only through a pin, since it may be gone.
+    void pass_on_notification() noexcept {
+      if constexpr (S::has_queue) {
+        if (!detail::liveness::pin(condvar_liveness_, condvar_id_)) return;  // gone: nobody to pass to
+        cv_.notify_one();
+        cv_.liveness_.unpin();
+      }
     }
 
     static wait_awaiter& owner(runtime::work_item* item) noexcept {
@@ -519,6 +542,10 @@ class Condvar {
     detail::waiter lock_waiter_;
     std::coroutine_handle<> handle_;
     give_up_policy give_up_;
+    /// cv_'s liveness entry and id (queue strategies), taken while it was
+    /// certainly alive: compared by pin(), never dereferenced unless found.
+    const detail::liveness* condvar_liveness_ = nullptr;
+    std::uint64_t condvar_id_ = 0;
     bool satisfied_ = false;
     bool cancelled_ = false;  // written by give_up() before it posts the item
     /// Where a suspended wait is registered (loop thread only): the
@@ -532,6 +559,10 @@ class Condvar {
   /// Registered waiters not yet accounted for: a hint for notify, and what
   /// the destructor waits for (see "Lifetime").
   detail::atomic<std::size_t> waiting_{0};
+  /// For dropped coroutine waits that pass on a notification (queue
+  /// strategies). Declared last, so destroyed first: the pinned notify_one
+  /// it waits for still finds every other member intact.
+  detail::liveness liveness_;
 };
 
 }  // namespace csync
