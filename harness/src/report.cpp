@@ -6,11 +6,13 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
-#include <iterator>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string_view>
+#include <vector>
 
 #include <csync/runtime/backend.hpp>
 #if __has_include(<csync/detail/uring_probe.hpp>)
@@ -122,10 +124,22 @@ nlohmann::json load_average() { return or_null(platform::load_average()); }
 std::string utc_timestamp() { return utc_now(); }
 
 std::string file_hash(const std::string& path) {
+  // Hashed once per process and path: the executable does not change under
+  // a running process, and reading ~100 MB (a sanitizer build) for every
+  // run of a test process took seconds each.
+  static std::mutex mutex;
+  static std::map<std::string, std::string> known;
+  std::lock_guard guard(mutex);
+  if (auto it = known.find(path); it != known.end()) return it->second;
   std::ifstream in(path, std::ios::binary);
-  if (!in) return "unreadable";
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return fnv1a_hex(bytes);
+  if (!in) return "unreadable";  // not remembered: it may become readable
+  fnv1a hash;
+  std::vector<char> chunk(1 << 20);
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+    hash.update({chunk.data(), static_cast<std::size_t>(in.gcount())});
+  }
+  if (in.bad()) return "unreadable";
+  return known[path] = hash.hex();
 }
 
 nlohmann::json capture_context() {

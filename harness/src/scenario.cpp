@@ -722,15 +722,24 @@ scenario load_scenario(const std::string& path, const strategy_catalog& catalog)
   return parse_scenario(text, path, catalog);
 }
 
-std::string fnv1a_hex(std::string_view bytes) {
-  std::uint64_t hash = 14695981039346656037ULL;
+void fnv1a::update(std::string_view bytes) noexcept {
   for (const char byte : bytes) {
-    hash ^= static_cast<unsigned char>(byte);
-    hash *= 1099511628211ULL;
+    hash_ ^= static_cast<unsigned char>(byte);
+    hash_ *= 1099511628211ULL;
   }
+}
+
+std::string fnv1a::hex() const {
+  std::uint64_t hash = hash_;
   std::string hex(16, '0');
   for (std::size_t i = 16; i-- > 0; hash >>= 4) hex[i] = "0123456789abcdef"[hash & 0xF];
   return hex;
+}
+
+std::string fnv1a_hex(std::string_view bytes) {
+  fnv1a h;
+  h.update(bytes);
+  return h.hex();
 }
 
 }  // namespace csync::bench

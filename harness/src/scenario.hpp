@@ -169,4 +169,14 @@ scenario load_scenario(const std::string& path, const strategy_catalog& catalog)
 /// 16 lowercase hex digits of FNV-1a 64 over `bytes`.
 std::string fnv1a_hex(std::string_view bytes);
 
+/// The same hash, fed in pieces (a file read in chunks).
+class fnv1a {
+ public:
+  void update(std::string_view bytes) noexcept;
+  std::string hex() const;
+
+ private:
+  std::uint64_t hash_ = 14695981039346656037ULL;
+};
+
 }  // namespace csync::bench
