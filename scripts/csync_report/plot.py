@@ -43,16 +43,15 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
 
 from .report import (  # noqa: E402
-    CONTEXT_KEYS, CSYNC_STRATEGIES, INTERVAL_LEVEL, RUN_SETTINGS, below_timer_floor,
-    duration_label, is_peer, latency_flagged, latency_loop, median_interval, overhead_limit,
-    percent, short_cpu_model, starved_label, timer_floor_ns, x_parameter)
+    CONTEXT_KEYS, CSYNC_STRATEGIES, INTERVAL_LEVEL, KNOWN_PEERS, RUN_SETTINGS,
+    below_timer_floor, csync_rank, duration_label, is_peer, latency_flagged, latency_loop,
+    median_interval, overhead_limit, peer_rank, percent, short_cpu_model, starved_label,
+    timer_floor_ns, x_parameter)
 
 LINE_PARAMETERS = frozenset({"strategy", "fairness", "spin_budget"})
 CSYNC_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple",
                  "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 PEER_GREYS = ("0.2", "0.45", "0.65", "0.8")
-# Order and shade only: whether a strategy is a peer comes from its cells.
-KNOWN_PEERS = ("std_counting_semaphore", "std_mutex_condvar", "futex_spin_then_block")
 LATENCY_KINDS = ("acquire", "wake", "herd", "reacquire")
 RING_STYLES = {  # scatter() styles of the rings around marked points
     "starved": {"marker": "o", "s": 150, "facecolors": "none", "edgecolors": "0.1",
@@ -511,17 +510,6 @@ def line_order(line):
     then peers, then by report."""
     rank = peer_rank(line.strategy) if line.peer else csync_rank(line.strategy)
     return (line.peer, rank, line.strategy, line.variant, line.report)
-
-
-def csync_rank(strategy):
-    """Known csync strategies in catalog order, unknown ones after them."""
-    return (CSYNC_STRATEGIES.index(strategy) if strategy in CSYNC_STRATEGIES
-            else len(CSYNC_STRATEGIES))
-
-
-def peer_rank(strategy):
-    """Known peers in catalog order (docs/peers.md), unknown ones after them."""
-    return KNOWN_PEERS.index(strategy) if strategy in KNOWN_PEERS else len(KNOWN_PEERS)
 
 
 def colour(strategy, peer):

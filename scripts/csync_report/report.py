@@ -33,6 +33,13 @@ CSYNC_STRATEGIES = (
     "mutex_queue", "spin", "atomic_waker", "intrusive_list",
     "futex", "uring_futex", "iocp",
 )
+# The queue family (`has_queue`, docs/adding-a-strategy.md): FIFO hand-off,
+# `notify` visits the head. The other csync strategies are eventcounts (an
+# epoch; broadcast wakes; barging only).
+QUEUE_STRATEGIES = frozenset({"mutex_queue", "atomic_waker", "intrusive_list", "iocp"})
+# The reference peers in catalog order (docs/peers.md): order and shade in
+# plots and tables only; whether a strategy is a peer comes from its cells.
+KNOWN_PEERS = ("std_counting_semaphore", "std_mutex_condvar", "futex_spin_then_block")
 
 # Aggregates that are latencies and so carry `below_timer_floor`.
 LATENCY_AGGREGATES = ("acquire_p50", "acquire_p99", "acquire_p999", "wake_p50", "wake_p99",
@@ -61,6 +68,17 @@ CONTEXT_KEYS = ("platform", "emulator", "host", "cpu_model", "cpus_allowed", "ke
 
 class ReportError(Exception):
     """A file that is not a usable csync-bench report; the message names it."""
+
+
+def csync_rank(strategy):
+    """Known csync strategies in catalog order, unknown ones after them."""
+    return (CSYNC_STRATEGIES.index(strategy) if strategy in CSYNC_STRATEGIES
+            else len(CSYNC_STRATEGIES))
+
+
+def peer_rank(strategy):
+    """Known peers in catalog order (docs/peers.md), unknown ones after them."""
+    return KNOWN_PEERS.index(strategy) if strategy in KNOWN_PEERS else len(KNOWN_PEERS)
 
 
 def is_peer(cell):
