@@ -18,60 +18,65 @@ namespace {
 using csync::detail::liveness;
 using namespace std::chrono_literals;
 
-TEST(Liveness, AnObjectThatNeverEnrolledIsNotFound) {
-  liveness entry;
-  EXPECT_FALSE(liveness::pin(&entry, 1));
-  EXPECT_FALSE(liveness::pin(&entry, 0));
+TEST(Liveness, ADefaultTicketFindsNothing) {
+  EXPECT_EQ(liveness::pin(liveness::ticket{}), nullptr);
 }
 
 TEST(Liveness, EnrolmentIsOnceAndTheIdIsNeverZero) {
   liveness a, b;
-  const std::uint64_t id = a.enrol();
-  EXPECT_NE(id, 0u);
-  EXPECT_EQ(a.enrol(), id);
-  EXPECT_NE(b.enrol(), id);
+  const liveness::ticket t = a.enrol();
+  EXPECT_NE(t.id, 0u);
+  EXPECT_EQ(a.enrol().id, t.id);
+  EXPECT_NE(b.enrol().id, t.id);
 }
 
 TEST(Liveness, PinFindsALiveObjectOnlyUnderItsOwnId) {
   liveness entry;
-  const std::uint64_t id = entry.enrol();
-  ASSERT_TRUE(liveness::pin(&entry, id));
+  liveness::ticket t = entry.enrol();
+  ASSERT_EQ(liveness::pin(t), &entry);
   entry.unpin();
-  EXPECT_FALSE(liveness::pin(&entry, id + 1)) << "another id at the same address";
+  ++t.id;
+  EXPECT_EQ(liveness::pin(t), nullptr) << "another id at the same address";
 }
 
 // A destroyed object is not found, and a new object built in the same
-// storage (what the allocator usually hands out next) is not taken for it.
-TEST(Liveness, ADestroyedObjectIsNotFoundAndItsAddressIsNotReusedByMistake) {
+// storage (what an allocator often hands out next) is not taken for it.
+TEST(Liveness, ADestroyedObjectIsNotFoundAndANewOneAtItsAddressIsNotTakenForIt) {
   alignas(liveness) unsigned char storage[sizeof(liveness)];
   auto* first = ::new (storage) liveness;
-  const std::uint64_t first_id = first->enrol();
+  const liveness::ticket first_ticket = first->enrol();
   first->~liveness();
-  EXPECT_FALSE(liveness::pin(reinterpret_cast<liveness*>(storage), first_id));
+  EXPECT_EQ(liveness::pin(first_ticket), nullptr);
 
   auto* second = ::new (storage) liveness;
-  EXPECT_FALSE(liveness::pin(second, first_id)) << "not enrolled yet";
-  const std::uint64_t second_id = second->enrol();
-  EXPECT_NE(second_id, first_id);
-  EXPECT_FALSE(liveness::pin(second, first_id)) << "the old id named the old object";
-  ASSERT_TRUE(liveness::pin(second, second_id));
+  EXPECT_EQ(liveness::pin(first_ticket), nullptr) << "not enrolled yet";
+  const liveness::ticket second_ticket = second->enrol();
+  EXPECT_EQ(second_ticket.address, first_ticket.address);
+  EXPECT_NE(second_ticket.id, first_ticket.id);
+  EXPECT_EQ(liveness::pin(first_ticket), nullptr) << "the old ticket named the old object";
+  ASSERT_EQ(liveness::pin(second_ticket), second);
   second->unpin();
   second->~liveness();
 }
 
-// Many objects in one shard's list (an array: neighbours), each found under
-// its own id after others left.
-TEST(Liveness, ManyObjectsEachFoundUnderItsOwnId) {
+// Many objects in the shards' lists (an array: neighbours), each found under
+// its own ticket after others left.
+TEST(Liveness, ManyObjectsEachFoundUnderItsOwnTicket) {
   std::vector<std::unique_ptr<liveness>> objects(200);
-  std::vector<std::uint64_t> ids;
+  std::vector<liveness::ticket> tickets;
   for (auto& o : objects) {
     o = std::make_unique<liveness>();
-    ids.push_back(o->enrol());
+    tickets.push_back(o->enrol());
   }
   for (std::size_t i = 0; i < objects.size(); i += 2) objects[i].reset();
-  for (std::size_t i = 1; i < objects.size(); i += 2) {
-    ASSERT_TRUE(liveness::pin(objects[i].get(), ids[i])) << i;
-    objects[i]->unpin();
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    liveness* found = liveness::pin(tickets[i]);
+    if (i % 2 == 0) {
+      EXPECT_EQ(found, nullptr) << i;
+    } else {
+      ASSERT_EQ(found, objects[i].get()) << i;
+      found->unpin();
+    }
   }
 }
 
@@ -79,8 +84,7 @@ TEST(Liveness, ManyObjectsEachFoundUnderItsOwnId) {
 // still uses the object), and finishes once the pin is released.
 TEST(Liveness, TheDestructorWaitsForAPinTakenBeforeIt) {
   auto* entry = new liveness;
-  const std::uint64_t id = entry->enrol();
-  ASSERT_TRUE(liveness::pin(entry, id));
+  ASSERT_EQ(liveness::pin(entry->enrol()), entry);
   std::atomic<bool> destroyed{false};
   std::thread destroyer([&] {
     delete entry;
@@ -91,6 +95,39 @@ TEST(Liveness, TheDestructorWaitsForAPinTakenBeforeIt) {
   entry->unpin();  // the pinned call's end: the object is intact until here
   destroyer.join();
   EXPECT_TRUE(destroyed.load(std::memory_order_acquire));
+}
+
+// Racing first enrolments of one object agree on one ticket; racing pins and
+// destructions of many objects never touch a destroyed one (ThreadSanitizer,
+// AddressSanitizer): each pin either finds its object alive or nothing.
+TEST(Liveness, RacingEnrolmentsPinsAndDestructions) {
+  for (int round = 0; round < 200; ++round) {
+    liveness shared;
+    liveness::ticket seen[2];
+    std::thread a([&] { seen[0] = shared.enrol(); });
+    std::thread b([&] { seen[1] = shared.enrol(); });
+    a.join();
+    b.join();
+    ASSERT_EQ(seen[0].id, seen[1].id);
+    ASSERT_EQ(seen[0].where, seen[1].where);
+  }
+  constexpr int objects = 64;
+  std::vector<liveness*> made(objects);
+  std::vector<liveness::ticket> tickets(objects);
+  for (int i = 0; i < objects; ++i) {
+    made[i] = new liveness;
+    tickets[i] = made[i]->enrol();
+  }
+  std::thread pinner([&] {
+    for (int pass = 0; pass < 20; ++pass) {
+      for (const liveness::ticket& t : tickets) {
+        if (liveness* e = liveness::pin(t)) e->unpin();
+      }
+    }
+  });
+  for (liveness* e : made) delete e;
+  pinner.join();
+  for (const liveness::ticket& t : tickets) EXPECT_EQ(liveness::pin(t), nullptr);
 }
 
 }  // namespace

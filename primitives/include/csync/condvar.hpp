@@ -36,8 +36,9 @@
 // never notified is a usage error (asserted in debug builds).
 //   * Queue strategies: a notifier claims each waiter it wakes (a CAS on the
 //     waiter's own state word) and accounts for it; from then on the woken
-//     waiter touches only its own record and the user's lock, never the
-//     Condvar. A waiter whose deadline or stop request races the notify
+//     waiter touches only its own record and the user's lock -- and the
+//     Condvar only through a pin of detail::liveness, when it is dropped
+//     (below) -- never the Condvar itself. A waiter whose deadline or stop request races the notify
 //     arbitrates on the same word: if it wins, the notifier drops it unwoken
 //     and the waiter finishes its cancellation; the destructor waits for
 //     such a waiter to finish leaving (it is running, not waiting).
@@ -54,9 +55,10 @@
 // thread) withdraws its wait in the awaiter's destructor: on the condvar,
 // the registration is cancelled; while re-acquiring the mutex, as
 // Semaphore's wait (the lock passed on if it was already handed over). A
-// notification it was already given is passed on to the next waiter, as
-// POSIX asks of a cancelled pthread_cond_wait -- if the condvar still
-// exists: its notifier may have destroyed it at once, and then no waiter was
+// notification it was already given is passed on to the next waiter (what
+// POSIX asks of a pthread_cond_wait cancelled while blocked; csync also does
+// it for a wait dropped while re-acquiring the mutex) -- if the condvar
+// still exists: its notifier may have destroyed it at once, and then no waiter was
 // left to pass it to. detail::liveness answers that question safely (an
 // extra notify_one costs at most a spurious wake-up). Eventcount strategies
 // need no pass-on: their notify woke every waiter anyway.
@@ -79,6 +81,7 @@
 #include <exception>
 #include <optional>
 #include <stop_token>
+#include <type_traits>
 #include <utility>
 
 #include <csync/detail/atomic.hpp>
@@ -239,7 +242,9 @@ class Condvar {
     }
     // relaxed: under the strategy's serialization; the destructor's acquire
     // load pairs with the owners' release decrements, not with this one
-    // (the notifier itself is the one who may destroy).
+    // (the notifier itself, or a thread it synchronizes with, is the one who
+    // may destroy; a pass-on notify from a dropped waiter running meanwhile
+    // is covered by its liveness pin).
     waiting_.fetch_sub(1, std::memory_order_relaxed);
     return true;
   }
@@ -396,10 +401,7 @@ class Condvar {
       lock_waiter_.wanted = 1;
       // While the condvar is certainly alive (before we register and may be
       // claimed): what a drop needs to find it again.
-      if constexpr (S::has_queue) {
-        condvar_liveness_ = &cv_.liveness_;
-        condvar_id_ = cv_.liveness_.enrol();
-      }
+      if constexpr (S::has_queue) condvar_ticket_ = cv_.liveness_.enrol();
       // Given up already (stop requested, deadline passed): report, still
       // holding the mutex.
       return !give_up_.due() && register_and_unlock();
@@ -468,9 +470,10 @@ class Condvar {
     /// Touches cv_ only through a pin, since it may be gone.
     void pass_on_notification() noexcept {
       if constexpr (S::has_queue) {
-        if (!detail::liveness::pin(condvar_liveness_, condvar_id_)) return;  // gone: nobody to pass to
+        detail::liveness* pinned = detail::liveness::pin(condvar_ticket_);
+        if (pinned == nullptr) return;  // gone: nobody was left to pass it to
         cv_.notify_one();
-        cv_.liveness_.unpin();
+        pinned->unpin();
       }
     }
 
@@ -542,10 +545,9 @@ class Condvar {
     detail::waiter lock_waiter_;
     std::coroutine_handle<> handle_;
     give_up_policy give_up_;
-    /// cv_'s liveness entry and id (queue strategies), taken while it was
-    /// certainly alive: compared by pin(), never dereferenced unless found.
-    const detail::liveness* condvar_liveness_ = nullptr;
-    std::uint64_t condvar_id_ = 0;
+    /// Where to look for cv_ after a drop (queue strategies), taken while it
+    /// was certainly alive: pin() compares it, never dereferences it.
+    detail::liveness::ticket condvar_ticket_;
     bool satisfied_ = false;
     bool cancelled_ = false;  // written by give_up() before it posts the item
     /// Where a suspended wait is registered (loop thread only): the
@@ -560,9 +562,10 @@ class Condvar {
   /// the destructor waits for (see "Lifetime").
   detail::atomic<std::size_t> waiting_{0};
   /// For dropped coroutine waits that pass on a notification (queue
-  /// strategies). Declared last, so destroyed first: the pinned notify_one
-  /// it waits for still finds every other member intact.
-  detail::liveness liveness_;
+  /// strategies only). Declared last, so destroyed first: the pinned
+  /// notify_one it waits for still finds every other member intact.
+  [[no_unique_address]] std::conditional_t<S::has_queue, detail::liveness, detail::no_liveness>
+      liveness_;
 };
 
 }  // namespace csync

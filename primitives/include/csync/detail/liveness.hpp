@@ -4,58 +4,72 @@
 // whether the object still exists, and keep it in existence for one call.
 //
 // Why: a coroutine's Condvar wait that is destroyed after a notifier claimed
-// it holds a notification another waiter should get (what POSIX asks of a
-// cancelled pthread_cond_wait), but by then the notifier may have destroyed
-// the Condvar (condvar.hpp, "Lifetime"), so the dropped wait cannot simply
-// call notify_one(). It asks here first. If the Condvar is gone, nobody was
-// left waiting on it -- destroying a Condvar with an un-notified waiter is a
-// usage error -- so nothing needs passing on.
+// it holds a notification another waiter should get, but by then the
+// notifier may have destroyed the Condvar (condvar.hpp, "Lifetime"), so the
+// dropped wait cannot simply call notify_one(). It asks here first. If the
+// Condvar is gone, nobody was left waiting on it -- destroying a Condvar
+// with an un-notified waiter is a usage error -- so nothing needs passing on.
 //
-// How: one table per program, of 16 shards, each a mutex and an intrusive
+// How: a table of 16 shards, each a word-sized spinlock and an intrusive
 // list of enrolled objects. An object enrols on first need (the first
-// coroutine wait on it) under an id from a 64-bit counter, so that a new
-// object built at a destroyed one's address is never taken for it. pin()
-// searches the shard for (address, id) comparing pointers only -- it never
-// dereferences an entry it has not found in the list -- and if it finds it,
-// counts a pin under the shard's mutex. The destructor leaves the list (no
-// pin can succeed after that) and then waits until the pins taken before are
-// released. A pin is held for one non-blocking call (notify_one), so that
-// wait is a short spin behind a running thread, never behind a blocked one.
+// coroutine wait on it) and hands out a ticket: its shard, its address as an
+// integer, and an id from a 64-bit counter, so that a new object built at a
+// destroyed one's address is never taken for it. pin(ticket) searches that
+// shard's list comparing addresses as integers -- it never dereferences an
+// entry it has not found in the list -- and if it finds the entry under the
+// ticket's id, counts a pin under the shard's lock. The destructor leaves the
+// list (no pin can succeed after that) and then waits until the pins taken
+// before are released. A pin is held for one non-blocking call (notify_one),
+// so that wait is a short spin behind a running thread, never behind a
+// blocked one.
 //
-// Cost: nothing for an object that never enrols (a Condvar used only by
-// threads); one uncontended shard lock at enrolment and at destruction;
-// pin() walks one shard's list and runs only when a claimed wait is dropped.
+// Cost: one unlinked entry (40 bytes) in each object; nothing else for an
+// object that never enrols (a Condvar only threads wait on); one shard lock
+// at enrolment and at destruction otherwise; pin() walks one shard's list
+// and runs only when a claimed wait is dropped. No allocation, nothing that
+// throws, nothing destroyed at exit (the shards are constant-initialized
+// and trivially destructible).
 //
-// Scope: an entry remembers the shard it joined, so enrolling, pinning and
-// leaving in different program images (DLLs that do not merge inline
-// variables) never corrupt a list; a pin looked up in another image's table
-// just finds nothing, and the notification is not passed on.
+// Several program images (DLLs, shared objects with hidden symbols) each
+// have their own table. That is safe: one CAS on the entry's id elects the
+// single enrolment, the entry remembers the shard it joined, and a ticket
+// names that shard, so enrolling, pinning and leaving always meet in the
+// same list whatever image runs them.
 // -----------------------------------------------------------------------------
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 
 #include <csync/detail/backoff.hpp>
 
 namespace csync::detail {
 
 class liveness {
+  struct shard;
+
  public:
+  /// What a later pin() needs: taken by enrol() while the object is alive.
+  struct ticket {
+    shard* where = nullptr;
+    std::uintptr_t address = 0;
+    std::uint64_t id = 0;
+  };
+
   liveness() = default;
   liveness(const liveness&) = delete;
   liveness& operator=(const liveness&) = delete;
 
   /// Leaves the table, then waits for the pins taken before (see above).
   ~liveness() {
-    // acquire: pairs with enrol()'s release store; the enrolment happened
-    // before a wait registered, and that before it was notified, which a
-    // correct program orders before the destruction.
-    if (id_.load(std::memory_order_acquire) == 0) return;  // never enrolled
+    // acquire: pairs with enrol()'s release store of the id, so that shard_
+    // is visible. (The program orders every use of the object, enrolment
+    // included, before its destruction; this only reads what enrol wrote.)
+    const std::uint64_t id = id_.load(std::memory_order_acquire);
+    if (id == 0) return;  // never enrolled
     {
-      std::lock_guard guard(shard_->mutex);
+      shard_lock guard(*shard_);
       (prev_ ? prev_->next_ : shard_->head) = next_;
       if (next_) next_->prev_ = prev_;
     }
@@ -66,43 +80,58 @@ class liveness {
   }
 
   /// Enrols this object (once; later calls return at once) and returns the
-  /// id a pin() must name. Call it while the object is certainly alive.
-  /// Throws std::system_error only if a mutex cannot be locked.
-  std::uint64_t enrol() {
+  /// ticket a pin() must show. Call it while the object is certainly alive.
+  ticket enrol() noexcept {
     // acquire: pairs with the release store below, made by whichever wait
-    // enrolled first (possibly on another loop's thread).
-    if (const std::uint64_t id = id_.load(std::memory_order_acquire)) return id;
-    shard& s = shard_of(this);
-    std::lock_guard guard(s.mutex);
-    // relaxed: a racing enrolment stored it under this same mutex.
-    if (const std::uint64_t id = id_.load(std::memory_order_relaxed)) return id;
-    shard_ = &s;
-    next_ = s.head;
-    if (next_) next_->prev_ = this;
-    s.head = this;
-    // relaxed fetch_add: uniqueness needs only the RMW's atomicity.
-    const std::uint64_t id = the_table().next_id.fetch_add(1, std::memory_order_relaxed);
-    id_.store(id, std::memory_order_release);  // pairs with the acquire loads above and in ~liveness
-    return id;
-  }
-
-  /// true: the object that enrolled at `entry` as `id` is alive and stays so
-  /// until unpin(). false: it is gone (or never enrolled in this table).
-  /// `entry` is compared, never dereferenced, unless it is found.
-  static bool pin(const liveness* entry, std::uint64_t id) {
-    shard& s = shard_of(entry);
-    std::lock_guard guard(s.mutex);
-    for (liveness* e = s.head; e != nullptr; e = e->next_) {
-      // relaxed: id_ of a listed entry was stored before it was linked,
-      // under this mutex.
-      if (e == entry && e->id_.load(std::memory_order_relaxed) == id) {
-        // relaxed: the destructor cannot pass its unlink, under this mutex,
-        // before this increment is visible; unpin()'s release carries the rest.
-        e->pins_.fetch_add(1, std::memory_order_relaxed);
-        return true;
+    // enrolled first (possibly on another loop's thread, or in another image).
+    std::uint64_t id = id_.load(std::memory_order_acquire);
+    if (id == 0) {
+      // One enrolment wins this CAS, whatever table the racers use.
+      // relaxed: the winner publishes with the release store below; a loser
+      // waits for that store with acquire loads.
+      if (id_.compare_exchange_strong(id, enrolling, std::memory_order_relaxed)) {
+        shard& s = shard_of(address());
+        {
+          shard_lock guard(s);
+          shard_ = &s;
+          next_ = s.head;
+          if (next_) next_->prev_ = this;
+          s.head = this;
+        }
+        // relaxed fetch_add: uniqueness needs only the RMW's atomicity.
+        id = next_id().fetch_add(1, std::memory_order_relaxed);
+        // release: publishes shard_ and the links to the acquire loads above,
+        // here and in ~liveness.
+        id_.store(id, std::memory_order_release);
+        return {shard_, address(), id};
       }
     }
-    return false;
+    backoff backoff;
+    while (id == enrolling) {  // another wait is enrolling it right now
+      backoff.pause();
+      id = id_.load(std::memory_order_acquire);  // pairs with the release store above
+    }
+    return {shard_, address(), id};
+  }
+
+  /// true: the object that enrolled under `t` is alive and stays so until
+  /// unpin(). false: it is gone. The object is looked for by address, never
+  /// dereferenced unless it is found in the ticket's shard.
+  static liveness* pin(const ticket& t) noexcept {
+    if (t.where == nullptr) return nullptr;
+    shard_lock guard(*t.where);
+    for (liveness* e = t.where->head; e != nullptr; e = e->next_) {
+      // relaxed: a listed entry's id was stored by its enrolment, which
+      // linked it under this same lock before storing it -- so an entry
+      // seen here may still read `enrolling`, which matches no ticket.
+      if (e->address() == t.address && e->id_.load(std::memory_order_relaxed) == t.id) {
+        // relaxed: the destructor cannot pass its unlink, under this lock,
+        // before this increment is visible; unpin()'s release carries the rest.
+        e->pins_.fetch_add(1, std::memory_order_relaxed);
+        return e;
+      }
+    }
+    return nullptr;
   }
 
   /// Ends a successful pin(): the object may be destroyed from here on.
@@ -112,34 +141,52 @@ class liveness {
   }
 
  private:
-  struct shard {
-    std::mutex mutex;
-    liveness* head = nullptr;  // guarded by mutex
-  };
+  static constexpr std::uint64_t enrolling = ~std::uint64_t{0};  // the id while enrolment runs
   static constexpr std::size_t shard_count = 16;
-  struct table {
-    shard shards[shard_count];
-    std::atomic<std::uint64_t> next_id{1};  // 0 means "not enrolled"
+
+  struct shard {
+    std::atomic<bool> locked{false};
+    liveness* head = nullptr;  // guarded by locked
   };
 
-  /// Never destroyed: an object with static storage duration may still
-  /// leave it while the program's other statics are being torn down.
-  static table& the_table() {
-    static table* const instance = new table;
-    return *instance;
-  }
+  /// Held for a few pointer updates or one list walk; never across a call.
+  class shard_lock {
+   public:
+    explicit shard_lock(shard& s) noexcept : s_(s) {
+      backoff backoff;
+      // acquire: pairs with the release store of the previous holder.
+      while (s_.locked.exchange(true, std::memory_order_acquire)) backoff.pause();
+    }
+    ~shard_lock() { s_.locked.store(false, std::memory_order_release); }
+    shard_lock(const shard_lock&) = delete;
+    shard_lock& operator=(const shard_lock&) = delete;
 
-  static shard& shard_of(const liveness* entry) {
-    auto a = reinterpret_cast<std::uintptr_t>(entry);
+   private:
+    shard& s_;
+  };
+
+  static shard& shard_of(std::uintptr_t a) noexcept {
+    static constinit shard shards[shard_count];  // trivially destructible: never torn down
     a ^= a >> 12;  // mix in higher bits: neighbours in an array spread too
-    return the_table().shards[(a >> 4) % shard_count];
+    return shards[(a >> 4) % shard_count];
   }
 
-  liveness* prev_ = nullptr;  // guarded by shard_->mutex
-  liveness* next_ = nullptr;  // guarded by shard_->mutex
-  shard* shard_ = nullptr;    // set once, by enrol(), before id_
+  static std::atomic<std::uint64_t>& next_id() noexcept {
+    static constinit std::atomic<std::uint64_t> next{1};  // 0 means "not enrolled"
+    return next;
+  }
+
+  std::uintptr_t address() const noexcept { return reinterpret_cast<std::uintptr_t>(this); }
+
+  liveness* prev_ = nullptr;  // guarded by shard_->locked
+  liveness* next_ = nullptr;  // guarded by shard_->locked
+  shard* shard_ = nullptr;    // written once by the enrolment, before id_ is stored
   std::atomic<std::uint64_t> id_{0};
   std::atomic<std::uint32_t> pins_{0};
 };
+
+/// What a Condvar of an eventcount strategy has instead: its waiters need
+/// no pass-on (condvar.hpp), so it never enrols.
+struct no_liveness {};
 
 }  // namespace csync::detail
