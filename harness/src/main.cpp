@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "catalog.hpp"
+#include "report.hpp"
 #include "runner.hpp"
 #include "scenario.hpp"
 
@@ -53,6 +54,8 @@ int main(int argc, char** argv) {
   // arguments are paths, which under Wine are often Unix paths ("/work/...").
   app.allow_windows_style_options(false);
   app.require_subcommand(1);
+  app.set_version_flag("--version", csync::bench::version_text(),
+                       "Print the version, commit, compiler and build type, and exit");
 
   csync::bench::run_options options;
   std::string strategies;

@@ -29,6 +29,9 @@
 #ifndef CSYNC_BENCH_LIBURING_VERSION
 #define CSYNC_BENCH_LIBURING_VERSION "unknown"
 #endif
+#ifndef CSYNC_BENCH_VERSION
+#define CSYNC_BENCH_VERSION "unknown"
+#endif
 #ifndef CSYNC_BENCH_BUILD_TYPE
 #define CSYNC_BENCH_BUILD_TYPE "unknown"
 #endif
@@ -107,6 +110,18 @@ std::string compiler_name() {
   return "unknown";
 #endif
 }
+
+}  // namespace
+
+std::string version_text() {
+  const std::string_view dirty = CSYNC_BENCH_GIT_DIRTY;
+  return std::string("csync-bench ") + CSYNC_BENCH_VERSION + "\ncommit " + CSYNC_BENCH_GIT_SHA +
+         (dirty == "true" ? " (built from a dirty tree)" : dirty == "false" ? "" : " (tree state unknown)") +
+         "\ncompiler " + compiler_name() + "\nbuild type " + CSYNC_BENCH_BUILD_TYPE +
+         ", flags: " + CSYNC_BENCH_CXX_FLAGS;
+}
+
+namespace {
 
 /// What a default-constructed Loop uses here (CSYNC_LOOP_BACKEND overrides).
 std::string loop_backend_choice() {

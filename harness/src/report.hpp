@@ -22,6 +22,10 @@ namespace csync::bench {
 
 inline constexpr int report_schema_version = 2;
 
+/// `csync-bench --version`: the version, the commit it was built from (and
+/// whether the tree was dirty), the compiler, the build type and flags.
+std::string version_text();
+
 /// The machine, build and environment: everything a reader needs to judge
 /// the numbers. `steal_ticks` is filled in by the runner at the end.
 nlohmann::json capture_context();
