@@ -37,7 +37,8 @@ nlohmann::json steal_ticks();
 nlohmann::json load_average();
 /// Now, UTC, ISO 8601.
 std::string utc_timestamp();
-/// FNV-1a 64 of a file's bytes (16 hex digits), "unreadable" if it cannot be read.
+/// FNV-1a 64 of a file's bytes (16 hex digits), "unreadable" if it cannot be read;
+/// computed once per process and path (it is meant for the executable).
 std::string file_hash(const std::string& path);
 
 /// Write `report` to `path` atomically. Throws std::runtime_error naming the
