@@ -428,6 +428,40 @@ TYPED_TEST(DropCancel, MutexLockDestroyedAfterGrantPassesItOn) {
   }
 }
 
+// The race the pass-on's pin exists for: a notifier on another thread
+// destroys the condvar right after notify_one (under the mutex, as the
+// Lifetime rule allows) while the waiter's loop drops the wait at about the
+// same moment -- before its delivery ran, while re-locking, or after it
+// finished. Nothing may touch the destroyed condvar (ThreadSanitizer,
+// AddressSanitizer), and the mutex stays usable.
+TYPED_TEST(DropCancel, CondvarWaitDroppedWhileAnotherThreadDestroysTheCondvar) {
+  using S = TypeParam;
+  for (int round = 0; round < 100; ++round) {
+    csync::Mutex<S> mutex(csync::default_fairness<S>);
+    bool flag = false;  // guarded by mutex
+    std::atomic<int> got{0};
+    auto* cv = new csync::Condvar<S>;
+    std::atomic<bool> registered{false};
+    std::thread notifier([&] {
+      while (!registered.load(std::memory_order_acquire)) std::this_thread::yield();
+      mutex.lock();
+      flag = true;
+      cv->notify_one();
+      delete cv;
+      mutex.unlock();
+    });
+    on_a_loop([&](Loop&) -> Task<> {
+      detached w = wait_on(*cv, mutex, flag, got);  // waiting on cv: the mutex is free again
+      registered.store(true, std::memory_order_release);
+      for (int i = 0; i < round % 8; ++i) co_await csync::runtime::yield();
+      w.destroy();
+    });
+    notifier.join();
+    EXPECT_TRUE(mutex.try_lock()) << "round " << round;
+    mutex.unlock();
+  }
+}
+
 // A Loop destroyed with tasks suspended on a semaphore (and one never
 // started): every wait is withdrawn; the semaphore is intact afterwards.
 TYPED_TEST(DropCancel, LoopDestroyedWithSuspendedTasks) {
