@@ -38,10 +38,10 @@
 // -----------------------------------------------------------------------------
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
+#include <csync/detail/atomic.hpp>  // detail::atomic: the schedule-perturbation seam
 #include <csync/detail/backoff.hpp>
 
 namespace csync::detail {
@@ -145,7 +145,7 @@ class liveness {
   static constexpr std::size_t shard_count = 16;
 
   struct shard {
-    std::atomic<bool> locked{false};
+    detail::atomic<bool> locked{false};
     liveness* head = nullptr;  // guarded by locked
   };
 
@@ -171,8 +171,8 @@ class liveness {
     return shards[(a >> 4) % shard_count];
   }
 
-  static std::atomic<std::uint64_t>& next_id() noexcept {
-    static constinit std::atomic<std::uint64_t> next{1};  // 0 means "not enrolled"
+  static detail::atomic<std::uint64_t>& next_id() noexcept {
+    static constinit detail::atomic<std::uint64_t> next{1};  // 0 means "not enrolled"
     return next;
   }
 
@@ -181,8 +181,8 @@ class liveness {
   liveness* prev_ = nullptr;  // guarded by shard_->locked
   liveness* next_ = nullptr;  // guarded by shard_->locked
   shard* shard_ = nullptr;    // written once by the enrolment, before id_ is stored
-  std::atomic<std::uint64_t> id_{0};
-  std::atomic<std::uint32_t> pins_{0};
+  detail::atomic<std::uint64_t> id_{0};
+  detail::atomic<std::uint32_t> pins_{0};
 };
 
 /// What a Condvar of an eventcount strategy has instead: its waiters need
