@@ -828,9 +828,7 @@ def semaphore_threads(ctx):
     critical section): each family's range of medians and lowest Jain, the
     best csync cell against the best peer, and summaries over the points."""
     report = ctx.reports()[0]
-    cells = [cell for cell in report.ok_cells()
-             if cell["parameters"].get("workload") == "semaphore"
-             and cell["parameters"].get("waiters") == "threads"]
+    cells = _semaphore_cells(report, "threads")
     if not cells:
         raise DocsError(f"{report.path}: no ok semaphore cells with thread waiters")
     cpus = report.context.get("cpus_allowed")
@@ -900,9 +898,7 @@ def semaphore_coroutines(ctx):
     permits × critical section): each family's range of medians and lowest
     Jain, the best cell, and summaries over the points."""
     report = ctx.reports()[0]
-    cells = [cell for cell in report.ok_cells()
-             if cell["parameters"].get("workload") == "semaphore"
-             and cell["parameters"].get("waiters") == "coroutines"]
+    cells = _semaphore_cells(report, "coroutines")
     if not cells:
         raise DocsError(f"{report.path}: no ok semaphore cells with coroutine waiters")
     points = sorted(group_points(cells).values(), key=lambda cs: tuple(
