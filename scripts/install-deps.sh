@@ -25,6 +25,7 @@ PACKAGES=(
   libcli11-dev     # csync-bench: command line
   python3-matplotlib # scripts/plot.py (figures from csync-bench reports)
   python3-pytest   # scripts/tests (the report scripts' tests)
+  chromium         # scripts/tests/test_page.py: plot.py --html pages in headless Chromium
   spin             # model checking of the wait/wake protocols (scripts/check-models.sh)
 )
 PACKAGES+=("$@")

@@ -123,6 +123,13 @@ def starved_workers(cell):
     return Starved(len(starved), len(counts), max(starved), workers, noun)
 
 
+def starved_recorded(cell):
+    """Whether any repetition of the cell counted its starved workers (a schema 1
+    report's did not): only then does "no starved_workers" mean none starved."""
+    return any(isinstance(rep, dict) and _is_number(rep.get("starved"))
+               for rep in cell.get("repetitions") or ())
+
+
 def starved_label(cell):
     """`starved in 2 of 5 repetitions (up to 1 of 4 workers)` for a starved cell,
     else None."""
@@ -199,6 +206,55 @@ def overhead_limit(cell):
     """`harness_overhead.limit` (0.02 where a cell has none): the flagging threshold."""
     limit = (cell.get("harness_overhead") or {}).get("limit")
     return limit if _is_number(limit) else 0.02
+
+
+def overhead_cost(cell):
+    """` (median 4.9 %, interval 4.8 % to 5.1 %, coverage 93.8 %)` of a cell's
+    harness_overhead.fraction; what it has of that ("" where it has no median)."""
+    fraction = (cell.get("harness_overhead") or {}).get("fraction") or {}
+    median = fraction.get("median")
+    if not _is_number(median):
+        return ""
+    parts = [f"median {percent(median)}"]
+    low, high, coverage = median_interval(fraction)
+    if low is not None and high is not None:
+        parts.append(f"interval {percent(low)} to {percent(high)}")
+        if coverage is not None:
+            parts.append(f"coverage {percent(coverage)}")
+    return f" ({', '.join(parts)})"
+
+
+def starved_line(cell):
+    """`NAME: starved in 2 of 5 repetitions (up to 1 of 4 workers); longest stall
+    of a worker 100 ms` for a starved ok cell, else None (plot.py's summary, the
+    page's flags)."""
+    label = starved_label(cell)
+    if label is None:
+        return None
+    stall = longest_stall_ns(cell)
+    longest = f"; longest stall of a worker {duration_label(stall)}" if stall is not None else ""
+    return f"{cell['name']}: {label}{longest}"
+
+
+def flagged_line(cell):
+    """`NAME: latency recording cost > 2 % (median ...): its latencies are flagged`
+    for a cell whose latencies are flagged, else None."""
+    if not latency_flagged(cell):
+        return None
+    return (f"{cell['name']}: latency recording cost > {overhead_limit(cell) * 100:g} %"
+            f"{overhead_cost(cell)}: its latencies are flagged")
+
+
+def unresolved_line(cells):
+    """`latency recording cost unresolved in 2 cells (...): NAME, NAME` over the
+    cells whose overhead verdict is unresolved, else None."""
+    unresolved = [cell["name"] for cell in cells if overhead_verdict(cell) == VERDICT_UNRESOLVED]
+    if not unresolved:
+        return None
+    count = "1 cell" if len(unresolved) == 1 else f"{len(unresolved)} cells"
+    return (f"latency recording cost unresolved in {count} (the interval of the paired runs' "
+            f"overhead straddles the limit: between-run noise is larger than the effect; not "
+            f"marked in the figures): {', '.join(unresolved)}")
 
 
 def latency_loop(cell):
