@@ -343,7 +343,9 @@ TYPED_TEST_P(Conformance, MutexFifoOrder) {
 
 TYPED_TEST_P(Conformance, CondvarNotifyOneFifoOrder) {
   CSYNC_COMBO_TYPES();
-  if (!S::has_queue) GTEST_SKIP() << S::name << " has no queue: notify_one wakes every poller";
+  if (!S::has_queue && K::is_threads) {
+    GTEST_SKIP() << S::name << " has no queue: notify_one wakes every waiting thread";
+  }
   csync::Mutex<S> m;
   csync::Condvar<PS> cv;
   std::size_t tokens = 0;  // guarded by m
@@ -358,7 +360,7 @@ TYPED_TEST_P(Conformance, CondvarNotifyOneFifoOrder) {
     m.unlock();
   };
   auto workers = K::start(n, worker);
-  arrivals.admit_in_order(n, cv.strategy());
+  arrivals.admit_in_order(n, condvar_registry<K>(cv));
   for (std::size_t k = 0; k < n; ++k) {
     m.lock();
     ++tokens;
@@ -598,10 +600,22 @@ TYPED_TEST_P(Conformance, ReleaseNWakesSeveral) {
 // 5. Condvar
 // =============================================================================
 
+/// Condvar waiters of kind K on strategy S are queued and claimed one by
+/// one: always with a queue strategy, and coroutines on any strategy (the
+/// condvar queues them itself when S has no queue).
+template <class S, class K>
+constexpr bool queued_waiters = S::has_queue || !K::is_threads;
+
+/// Wakes a Condvar's notify counts besides its deliveries: an eventcount
+/// strategy counts one per epoch bump (stats.hpp).
+template <class S>
+constexpr std::size_t epoch_bumps = S::has_queue ? 0 : 1;
+
 /// N waiters on `tokens > 0`. Under the mutex, `arrived == N` proves all are
 /// registered (each registers before releasing the mutex). Each token plus
-/// notify_one lets exactly one through; queue strategies deliver exactly one
-/// waiter per notify_one and never a futile one.
+/// notify_one lets exactly one through; queued waiters (queue strategies;
+/// coroutines everywhere) get exactly one delivery per notify_one and never
+/// a futile one.
 TYPED_TEST_P(Conformance, CondvarNotifyOneWakesExactlyOne) {
   CSYNC_COMBO_TYPES();
   csync::Mutex<S> m;
@@ -628,14 +642,14 @@ TYPED_TEST_P(Conformance, CondvarNotifyOneWakesExactlyOne) {
     guarded([&] { return ++tokens; });
     const auto before = cv.strategy().stats().read().wakes;
     cv.notify_one();
-    if (S::has_queue) {
-      EXPECT_EQ(cv.strategy().stats().read().wakes - before, 1u) << "k=" << k;
+    if (queued_waiters<S, K>) {
+      EXPECT_EQ(cv.strategy().stats().read().wakes - before, 1 + epoch_bumps<S>) << "k=" << k;
     }
     spin_until([&] { return guarded([&] { return proceeded == k; }); }, "one waiter proceeds");
     EXPECT_EQ(guarded([&] { return proceeded; }), k);
   }
   workers.join();
-  if (S::has_queue) {
+  if (queued_waiters<S, K>) {
     EXPECT_EQ(cv.strategy().stats().read().futile, 0u);
   }
 }
@@ -683,7 +697,9 @@ TYPED_TEST_P(Conformance, CondvarNotifyAllWakesAll) {
 /// again (or forever).
 TYPED_TEST_P(Conformance, CondvarNotifyAllSkipsLaterWaiters) {
   CSYNC_COMBO_TYPES();
-  if (!S::has_queue) GTEST_SKIP() << S::name << ": eventcount wakes every poller, no snapshot promise";
+  if (!queued_waiters<S, K>) {
+    GTEST_SKIP() << S::name << ": eventcount wakes every waiting thread, no snapshot promise";
+  }
   csync::Mutex<S> m;
   csync::Condvar<CS> cv;
   const std::size_t n = 40;
@@ -708,11 +724,13 @@ TYPED_TEST_P(Conformance, CondvarNotifyAllSkipsLaterWaiters) {
   auto wakes = [&] { return cv.strategy().stats().read().wakes; };
   auto before = wakes();
   cv.notify_all();
-  EXPECT_EQ(wakes() - before, n) << "notify_all #1 woke a waiter twice or missed one";
+  EXPECT_EQ(wakes() - before, n + epoch_bumps<S>)
+      << "notify_all #1 woke a waiter twice or missed one";
   spin_until([&] { return all_evaluated(2); }, "all waiters re-register");
   before = wakes();
   cv.notify_all();
-  EXPECT_EQ(wakes() - before, n) << "notify_all #2 must wake the re-registered waiters once each";
+  EXPECT_EQ(wakes() - before, n + epoch_bumps<S>)
+      << "notify_all #2 must wake the re-registered waiters once each";
   {
     std::lock_guard<csync::Mutex<S>> lock(m);
     phase = 2;
@@ -1202,7 +1220,7 @@ TYPED_TEST_P(Conformance, CancelledCondvarWaiterForwardsNotification) {
     bool first_got = false, second_got = false;
     std::atomic<std::size_t> gate{0};
     cancel_slot first_slot(std::chrono::microseconds(500 + 100 * (round % 10)));
-    const std::size_t base = cv.strategy().registrations();
+    const std::size_t base = condvar_registry<K>(cv).registrations();
     auto worker = [&](std::size_t i) -> Task<> {
       while (gate.load() < i) co_await K::sleep_for(50us);
       co_await K::lock(m);
@@ -1216,9 +1234,11 @@ TYPED_TEST_P(Conformance, CancelledCondvarWaiterForwardsNotification) {
       m.unlock();
     };
     auto workers = K::start(2, worker);
-    spin_until([&] { return cv.strategy().registrations() >= base + 1; }, "first registers");
+    spin_until([&] { return condvar_registry<K>(cv).registrations() >= base + 1; },
+               "first registers");
     gate = 1;
-    spin_until([&] { return cv.strategy().registrations() >= base + 2; }, "second registers");
+    spin_until([&] { return condvar_registry<K>(cv).registrations() >= base + 2; },
+               "second registers");
     std::atomic<bool> go{false};
     std::thread firer([&] {
       while (!go.load()) std::this_thread::yield();
@@ -1424,7 +1444,8 @@ TYPED_TEST_P(Conformance, CondvarDestroyedAfterWaitersGiveUp) {
       left.fetch_add(1);
     };
     auto workers = K::start(n, waiter);
-    spin_until([&] { return cv->strategy().registrations() >= n; }, "all waiters wait at once");
+    spin_until([&] { return condvar_registry<K>(*cv).registrations() >= n; },
+               "all waiters wait at once");
     spin_until(
         [&] {
           for (cancel_slot& s : slots) s.fire();  // threads time out by themselves
@@ -2057,26 +2078,13 @@ int notify_delete_round(bool notifier_is_worker, std::chrono::nanoseconds timeou
   return result.load();
 }
 
-/// Which notifiers a round may use. A task on the loop of a coroutine it
-/// just notified may not destroy an eventcount strategy's condvar: the
-/// destructor waits for the waiter to leave, which cannot run on that loop
-/// (condvar.hpp, Lifetime) -- so there, on coroutines_1loop, only the
-/// controller thread notifies.
-template <class C>
-std::vector<bool> notifier_is_worker_choices() {
-  if constexpr (!C::S::has_queue && !C::K::is_threads) {
-    if constexpr (C::K::loops == 1) return {false};
-  }
-  return {false, true};
-}
-
 /// Regression: the notifier deletes the condvar right after notify_one(),
 /// under the mutex. The old waiter, once woken, took itself off the
 /// condvar's waiter count -- in a condvar that was gone.
 TYPED_TEST_P(Conformance, CondvarDeletedByNotifierUnderTheMutex) {
   CSYNC_COMBO_TYPES();
   const std::size_t rounds = TypeParam::rounds(40, 8, 2);
-  for (bool notifier_is_worker : notifier_is_worker_choices<TypeParam>()) {
+  for (bool notifier_is_worker : {false, true}) {
     SCOPED_TRACE(notifier_is_worker ? "notifier: a worker" : "notifier: the controller thread");
     for (std::size_t round = 0; round < rounds; ++round) {
       EXPECT_EQ(notify_delete_round<TypeParam>(notifier_is_worker, 0ns, 0ns), 1);
@@ -2094,7 +2102,7 @@ TYPED_TEST_P(Conformance, CondvarDeletedByNotifierAsDeadlineExpires) {
   CSYNC_COMBO_TYPES();
   const std::size_t rounds = TypeParam::rounds(200, 8, 2);
   constexpr std::array<std::chrono::nanoseconds, 4> timeouts{100us, 200us, 400us, 800us};
-  for (bool notifier_is_worker : notifier_is_worker_choices<TypeParam>()) {
+  for (bool notifier_is_worker : {false, true}) {
     SCOPED_TRACE(notifier_is_worker ? "notifier: a worker" : "notifier: the controller thread");
     std::size_t notified = 0, timed_out = 0;
     for (std::size_t round = 0; round < rounds; ++round) {

@@ -434,6 +434,18 @@ class probe {
   std::atomic<std::size_t> cancellations_{0};
 };
 
+/// The registry a waiter of kind K registers in on Condvar `cv`: its
+/// strategy for threads, its coroutine_queue() for coroutines -- the same
+/// object unless the strategy has no queue (condvar.hpp, "Coroutine waiters").
+template <class K, class CV>
+auto& condvar_registry(CV& cv) noexcept {
+  if constexpr (K::is_threads) {
+    return cv.strategy();
+  } else {
+    return cv.coroutine_queue();
+  }
+}
+
 /// Sets `Probe::deliver_hook()` for its scope and clears it at the end (the
 /// hook is static: set it before the primitive is shared, and let the scope
 /// end only after every party joined).
@@ -882,6 +894,14 @@ static_assert(std::is_same_v<csync::strategy::iocp, family<csync::strategy::basi
 static_assert(csync::wakeup_strategy<probe<csync::default_strategy>>);
 
 }  // namespace csync_test
+
+/// A Condvar over a probed eventcount strategy queues its coroutine waiters
+/// in a probed intrusive_list, so their registrations stay observable
+/// (csync_test::condvar_registry).
+template <class Inner>
+struct csync::detail::condvar_coroutine_queue<csync_test::probe<Inner>> {
+  using type = csync_test::probe<csync::strategy::intrusive_list>;
+};
 
 /// The combo's types inside a TYPED_TEST_P body.
 #define CSYNC_COMBO_TYPES()                                 \

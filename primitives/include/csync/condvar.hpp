@@ -12,7 +12,8 @@
 //     cannot be missed.
 //   * notify_one() wakes at least one waiter registered before the call, if
 //     any (queue strategies: exactly one, the longest waiting; eventcount
-//     strategies: all pollers, the others' wake-ups being spurious).
+//     strategies: every waiting thread, the others' wake-ups being spurious,
+//     and the longest-waiting coroutine -- see "Coroutine waiters").
 //   * notify_all() wakes every waiter registered before the call and none
 //     that registers after it started (a generation snapshot, tokio#5396).
 //   * wait(lock, pred) loops until pred() holds; wait_for/wait_until give up
@@ -29,26 +30,35 @@
 // threads X and Y, if X's notify delivers Y, everything X did before notify
 // happens-before Y returns from wait.
 //
+// Coroutine waiters always wait in a queue: the strategy's own when it has
+// one; with an eventcount strategy (spin, futex, uring_futex), whose notify
+// is a broadcast that cannot tell its waiters apart, in a FIFO the Condvar
+// keeps for them (strategy::intrusive_list: the queue strategies' registry).
+// Thread waiters use the strategy's wait: a queue strategy's park, or the
+// eventcount's poll / futex sleep. So a coroutine's wake follows one
+// protocol everywhere (claimed, then posted to its loop), and only the
+// thread-waiter path differs between the two families.
+//
 // Lifetime (std::condition_variable_any's rule): a Condvar may be destroyed
 // once every waiter has been notified -- also while a notified waiter is
 // still inside wait re-acquiring the user's lock, e.g. by the notifier,
-// under the lock, right after notify_one(). Destroying it while a waiter was
-// never notified is a usage error (asserted in debug builds).
-//   * Queue strategies: a notifier claims each waiter it wakes (a CAS on the
-//     waiter's own state word) and accounts for it; from then on the woken
-//     waiter touches only its own record and the user's lock -- and the
-//     Condvar only through a pin of detail::liveness, when it is dropped
-//     (below) -- never the Condvar itself. A waiter whose deadline or stop request races the notify
-//     arbitrates on the same word: if it wins, the notifier drops it unwoken
-//     and the waiter finishes its cancellation; the destructor waits for
-//     such a waiter to finish leaving (it is running, not waiting).
-//   * Eventcount strategies (spin, futex, uring_futex) wake by broadcast and
-//     cannot tell their waiters apart, so a woken waiter still reads the
-//     epoch once; the destructor waits until every waiter has left, as
-//     glibc's pthread_cond_destroy does. A coroutine waiter resumes on its
-//     own loop, so do not destroy a Condvar with such a strategy from a task
-//     on the loop of a waiter it just notified: the destructor would wait
-//     for a task that cannot run.
+// under the lock, right after notify_one(), from any thread or task.
+// Destroying it while a waiter was never notified is a usage error
+// (asserted in debug builds).
+//   * Queued waiters (every coroutine; threads on a queue strategy): a
+//     notifier claims each waiter it wakes (a CAS on the waiter's own state
+//     word) and accounts for it; from then on the woken waiter touches only
+//     its own record and the user's lock -- and the Condvar only through a
+//     pin of detail::liveness, when it is dropped (below) -- never the
+//     Condvar itself. A waiter whose deadline or stop request races the
+//     notify arbitrates on the same word: if it wins, the notifier drops it
+//     unwoken and the waiter finishes its cancellation; the destructor waits
+//     for such a waiter to finish leaving (it is running, not waiting).
+//   * Threads on an eventcount strategy are woken by broadcast and so cannot
+//     be claimed: a woken thread still reads the epoch once, and the
+//     destructor waits until every such thread has left, as glibc's
+//     pthread_cond_destroy does. A woken thread is running, so this wait is
+//     short and cannot deadlock a loop.
 // A notifier may notify with or without holding the lock.
 //
 // Drop = cancel: a coroutine frame destroyed while it waits (on its loop's
@@ -58,10 +68,9 @@
 // notification it was already given is passed on to the next waiter (what
 // POSIX asks of a pthread_cond_wait cancelled while blocked; csync also does
 // it for a wait dropped while re-acquiring the mutex) -- if the condvar
-// still exists: its notifier may have destroyed it at once, and then no waiter was
-// left to pass it to. detail::liveness answers that question safely (an
-// extra notify_one costs at most a spurious wake-up). Eventcount strategies
-// need no pass-on: their notify woke every waiter anyway.
+// still exists: its notifier may have destroyed it at once, and then no
+// waiter was left to pass it to. detail::liveness answers that question
+// safely (an extra notify_one costs at most a spurious wake-up).
 //
 // Exceptions: a wait that throws (std::bad_alloc: a deadline's timer slot,
 // mutex_queue's deque) leaves the condvar as it was and returns holding the
@@ -94,8 +103,19 @@
 #include <csync/semaphore.hpp>
 #include <csync/strategies/concept.hpp>
 #include <csync/strategies/default.hpp>
+#include <csync/strategies/intrusive_list.hpp>
 
 namespace csync {
+
+namespace detail {
+/// The queue in which a Condvar over the eventcount strategy S keeps its
+/// coroutine waiters (see "Coroutine waiters"). A point of customization
+/// for tests that wrap S in an instrumented strategy.
+template <class S>
+struct condvar_coroutine_queue {
+  using type = strategy::intrusive_list;
+};
+}  // namespace detail
 
 template <wakeup_strategy S = default_strategy>
 class Condvar {
@@ -127,7 +147,7 @@ class Condvar {
     if (!may_have_waiters()) return;
     detail::wake_list woken;
     bool woke = false;
-    strategy_.notify(
+    notify_queues(
         [this, &woke](detail::waiter* head) {
           if (head == nullptr || woke) return visit::stop;
           if (!claim(*head)) return visit::drop;  // its owner gave up first: not a wake
@@ -142,7 +162,7 @@ class Condvar {
     if (!may_have_waiters()) return;
     detail::wake_list woken;
     std::optional<std::uint64_t> snapshot;
-    strategy_.notify(
+    notify_queues(
         [this, &snapshot](detail::waiter* head) {
           // Taken inside the strategy's serialization, which also orders every
           // registration's generation read: later registrations see a larger one.
@@ -166,7 +186,7 @@ class Condvar {
     for (;;) {  // one evaluation of pred per wake, as the standard's loop
       wait_until_impl(lock, std::nullopt);
       if (pred()) return;
-      count_useless_wake();
+      count_useless_wake(S::has_queue);
     }
   }
 
@@ -219,7 +239,34 @@ class Condvar {
 
   S& strategy() noexcept { return strategy_; }
 
+  /// Where coroutine waiters register (see "Coroutine waiters"): strategy()
+  /// itself when it has a queue, else the queue the condvar keeps for them.
+  /// For statistics and tests.
+  auto& coroutine_queue() noexcept {
+    if constexpr (S::has_queue) {
+      return strategy_;
+    } else {
+      return coroutine_queue_;
+    }
+  }
+
  private:
+  struct no_coroutine_queue {};
+
+  /// Runs `visitor` over the queued waiters (it decides who is woken) into
+  /// `woken`; an eventcount strategy's notify also bumps its epoch for the
+  /// threads (a broadcast: it never calls the visitor). No delivery yet.
+  template <class Visitor>
+  void notify_queues(Visitor&& visitor, detail::wake_list& woken) {
+    strategy_.notify(visitor, woken);
+    if constexpr (!S::has_queue) {
+      // Counted before any delivery: a delivered owner may destroy *this.
+      if (const std::size_t n = coroutine_queue_.notify(visitor, woken); n != 0) {
+        strategy_.stats().on_wake(n);
+      }
+    }
+  }
+
   bool may_have_waiters() const noexcept {
     // relaxed: a waiter increments waiting_ before releasing the user's lock;
     // a notifier that changed the shared state under that lock afterwards
@@ -267,18 +314,25 @@ class Condvar {
     waiting_.fetch_sub(1, std::memory_order_release);
   }
 
-  void count_useless_wake() noexcept {
-    if constexpr (S::has_queue) strategy_.stats().on_futile(); else strategy_.stats().on_spurious();
+  /// A wake after which the predicate still failed: futile if the waiter
+  /// was delivered for it (queued), spurious if an eventcount's broadcast
+  /// woke a thread it was not meant for (stats.hpp).
+  void count_useless_wake(bool queued) noexcept {
+    if (queued) strategy_.stats().on_futile(); else strategy_.stats().on_spurious();
   }
 
   /// Registers w (unless `stop` is already requested, checked inside the
-  /// strategy's serialization so it cannot slip past a concurrent cancel).
-  /// w then counts in waiting_ until a notifier claims it or it leaves.
-  bool register_waiter(detail::waiter& w, const std::stop_token* stop = nullptr) {
+  /// registry's serialization so it cannot slip past a concurrent cancel)
+  /// in `registry`: the strategy for a thread, coroutine_queue() for a
+  /// coroutine. w then counts in waiting_ until a notifier claims it or it
+  /// leaves.
+  template <class Registry>
+  bool register_waiter(Registry& registry, detail::waiter& w,
+                       const std::stop_token* stop = nullptr) {
     waiting_.fetch_add(1, std::memory_order_relaxed);  // ordered by the user's lock, see above
     bool registered = false;
     try {
-      registered = strategy_.enqueue_if(w, [&] {
+      registered = registry.enqueue_if(w, [&] {
         if (stop && stop->stop_requested()) return false;
         // `waiting` only now, inside the serialization and for a registration
         // that stands: a give-up arbitrating on w.state (win_cancel, from a
@@ -286,7 +340,7 @@ class Condvar {
         // is not linked yet -- it would account for it and post it while the
         // registration is refused and accounted for again.
         w.rearm();
-        // relaxed: inside the strategy's serialization (see notify_all).
+        // relaxed: inside the registry's serialization (see notify_all).
         w.generation = generation_.load(std::memory_order_relaxed);
         return true;
       });
@@ -302,7 +356,7 @@ class Condvar {
   template <class Lock>
   bool wait_until_impl(Lock& lock, detail::deadline_t deadline) {
     detail::waiter w;
-    register_waiter(w);
+    register_waiter(strategy_, w);
     lock.unlock();
     bool notified;
     if constexpr (S::has_queue) {
@@ -369,20 +423,14 @@ class Condvar {
       }
       if (cancelled_) {
         cv_waiter_.loop->retract(cv_waiter_.item);  // give_up() withdrew us and posted us
-        if constexpr (!S::has_queue) cv_.leave();   // on_notified would have
         return;
       }
-      if constexpr (S::has_queue) {
-        if (win_cancel(cv_waiter_)) {
-          cv_.strategy_.cancel(cv_waiter_);  // unlinks us, unless a notifier dropped us
-          cv_.leave();
-        } else {
-          cv_waiter_.loop->retract(cv_waiter_.item);  // claimed: its post is on its way
-          pass_on_notification();
-        }
-      } else {
-        if (!cv_.strategy_.cancel(cv_waiter_)) cv_.strategy_.reclaim(cv_waiter_);
+      if (win_cancel(cv_waiter_)) {
+        cv_.coroutine_queue().cancel(cv_waiter_);  // unlinks us, unless a notifier dropped us
         cv_.leave();
+      } else {
+        cv_waiter_.loop->retract(cv_waiter_.item);  // claimed: its post is on its way
+        pass_on_notification();
       }
     }
 
@@ -401,7 +449,7 @@ class Condvar {
       lock_waiter_.wanted = 1;
       // While the condvar is certainly alive (before we register and may be
       // claimed): what a drop needs to find it again.
-      if constexpr (S::has_queue) condvar_ticket_ = cv_.liveness_.enrol();
+      condvar_ticket_ = cv_.liveness_.enrol();
       // Given up already (stop requested, deadline passed): report, still
       // holding the mutex.
       return !give_up_.due() && register_and_unlock();
@@ -421,24 +469,23 @@ class Condvar {
     /// only before registering (reserving the deadline's timer slot).
     bool register_and_unlock() {
       give_up_.prepare(cv_waiter_);  // may throw: nothing registered, mutex still held
-      if (!cv_.register_waiter(cv_waiter_, give_up_.stop())) return false;
+      if (!cv_.register_waiter(cv_.coroutine_queue(), cv_waiter_, give_up_.stop())) return false;
       phase_ = phase::on_condvar;
-      // From here a notifier (with or without the mutex) may claim us and,
-      // with a queue strategy, destroy the condvar: touch it no more. A queue
-      // strategy's arm() does nothing (concept.hpp), so it is not called.
-      if constexpr (!S::has_queue) cv_.strategy_.arm(cv_waiter_);
+      // From here a notifier (with or without the mutex) may claim us and
+      // destroy the condvar: touch it no more. A queue's arm() does nothing
+      // (concept.hpp: the notifier's delivery posts us), so it is not called.
       mutex_.unlock();
       give_up_.watch(*this, cv_waiter_);  // noexcept: prepare() made room for it
-      if constexpr (S::has_queue) recheck_stop();
+      recheck_stop();
       return true;
     }
 
-    /// Queue strategies: a stop callback that ran between our previous wake
-    /// and this registration lost its win_cancel (we were `claimed`) and will
-    /// not run again. Look once more now that we are `waiting`. seq_cst
-    /// fence: pairs with give_up()'s, so that either this load sees the stop
-    /// request or the callback's win_cancel sees `waiting` (or both; the CAS
-    /// lets one of us win).
+    /// A stop callback that ran between our previous wake and this
+    /// registration lost its win_cancel (we were `claimed`) and will not run
+    /// again. Look once more now that we are `waiting`. seq_cst fence: pairs
+    /// with give_up()'s, so that either this load sees the stop request or
+    /// the callback's win_cancel sees `waiting` (or both; the CAS lets one of
+    /// us win).
     void recheck_stop() noexcept {
       const std::stop_token* stop = give_up_.stop();
       if (stop == nullptr) return;
@@ -449,18 +496,14 @@ class Condvar {
     /// From the give-up policy (a stop callback on any thread, or a timer on
     /// our loop).
     void give_up() noexcept {
-      if constexpr (S::has_queue) {
-        // seq_cst fence: pairs with recheck_stop()'s (a stop request made
-        // before this call, then the CAS below).
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        // A notifier that claimed us may destroy the condvar at once:
-        // arbitrate on our own record first, touch the condvar only if we won.
-        if (!win_cancel(cv_waiter_)) return;  // claimed: its delivery re-checks due()
-        cv_.strategy_.cancel(cv_waiter_);  // unlinks us, unless a notifier dropped us
-        cv_.leave();
-      } else if (!cv_.strategy_.cancel(cv_waiter_)) {
-        return;  // notified: we re-check due() holding the mutex
-      }
+      // seq_cst fence: pairs with recheck_stop()'s (a stop request made
+      // before this call, then the CAS below).
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      // A notifier that claimed us may destroy the condvar at once:
+      // arbitrate on our own record first, touch the condvar only if we won.
+      if (!win_cancel(cv_waiter_)) return;  // claimed: its delivery re-checks due()
+      cv_.coroutine_queue().cancel(cv_waiter_);  // unlinks us, unless a notifier dropped us
+      cv_.leave();
       cancelled_ = true;
       cv_waiter_.loop->post(cv_waiter_.item);
     }
@@ -469,24 +512,21 @@ class Condvar {
     /// the next waiter, if the condvar still exists (see "Drop = cancel").
     /// Touches cv_ only through a pin, since it may be gone.
     void pass_on_notification() noexcept {
-      if constexpr (S::has_queue) {
-        detail::liveness* pinned = detail::liveness::pin(condvar_ticket_);
-        if (pinned == nullptr) return;  // gone: nobody was left to pass it to
-        cv_.notify_one();
-        pinned->unpin();
-      }
+      detail::liveness* pinned = detail::liveness::pin(condvar_ticket_);
+      if (pinned == nullptr) return;  // gone: nobody was left to pass it to
+      cv_.notify_one();
+      pinned->unpin();
     }
 
     static wait_awaiter& owner(runtime::work_item* item) noexcept {
       return *static_cast<wait_awaiter*>(detail::waiter_of(item).context);
     }
 
-    /// The condvar delivered us (or cancelled us, or a poll came round):
-    /// get the mutex back. With a queue strategy our notifier (or give_up)
-    /// accounted for us and the condvar may be gone: do not touch it.
+    /// The condvar delivered us (or give_up cancelled us): get the mutex
+    /// back. Our notifier (or give_up) accounted for us and the condvar may
+    /// be gone: do not touch it.
     static void on_notified(runtime::work_item* item) noexcept {
       wait_awaiter& self = owner(item);
-      if constexpr (!S::has_queue) self.cv_.leave();
       self.phase_ = phase::relocking;
       self.lock_or_queue();
     }
@@ -525,7 +565,7 @@ class Condvar {
       }
       // Woken, but the predicate still fails: count it while the condvar is
       // certainly alive (before we register again and may be claimed).
-      cv_.count_useless_wake();
+      cv_.count_useless_wake(true);
       bool registered = false;
       try {
         registered = register_and_unlock();  // false: a stop request won the registration
@@ -545,8 +585,8 @@ class Condvar {
     detail::waiter lock_waiter_;
     std::coroutine_handle<> handle_;
     give_up_policy give_up_;
-    /// Where to look for cv_ after a drop (queue strategies), taken while it
-    /// was certainly alive: pin() compares it, never dereferences it.
+    /// Where to look for cv_ after a drop, taken while it was certainly
+    /// alive: pin() compares it, never dereferences it.
     detail::liveness::ticket condvar_ticket_;
     bool satisfied_ = false;
     bool cancelled_ = false;  // written by give_up() before it posts the item
@@ -557,15 +597,18 @@ class Condvar {
   };
 
   S strategy_;
+  /// Coroutine waiters of an eventcount strategy (see "Coroutine waiters").
+  [[no_unique_address]] std::conditional_t<S::has_queue, no_coroutine_queue,
+                                           typename detail::condvar_coroutine_queue<S>::type>
+      coroutine_queue_;
   detail::atomic<std::uint64_t> generation_{0};  // notify_all generations
   /// Registered waiters not yet accounted for: a hint for notify, and what
   /// the destructor waits for (see "Lifetime").
   detail::atomic<std::size_t> waiting_{0};
-  /// For dropped coroutine waits that pass on a notification (queue
-  /// strategies only). Declared last, so destroyed first: the pinned
-  /// notify_one it waits for still finds every other member intact.
-  [[no_unique_address]] std::conditional_t<S::has_queue, detail::liveness, detail::no_liveness>
-      liveness_;
+  /// For dropped coroutine waits that pass on a notification. Declared
+  /// last, so destroyed first: the pinned notify_one it waits for still
+  /// finds every other member intact.
+  detail::liveness liveness_;
 };
 
 }  // namespace csync

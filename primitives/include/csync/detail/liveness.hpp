@@ -185,8 +185,4 @@ class liveness {
   detail::atomic<std::uint32_t> pins_{0};
 };
 
-/// What a Condvar of an eventcount strategy has instead: its waiters need
-/// no pass-on (condvar.hpp), so it never enrols.
-struct no_liveness {};
-
 }  // namespace csync::detail

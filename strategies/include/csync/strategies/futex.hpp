@@ -48,6 +48,9 @@
 // name is the mechanism's (a futex word), the system call is the platform's.
 // Other platforms: not compiled (CSYNC_HAVE_FUTEX undefined).
 //
+// A Condvar keeps its coroutine waiters in a queue of its own (condvar.hpp,
+// "Coroutine waiters"); its threads use this strategy.
+//
 // Limits: broadcast only, so every notify wakes every sleeper (a thundering
 // herd when many threads wait; the harness's spurious-wake counter shows it)
 // and only fairness::barging is possible. The 32-bit epoch may wrap: a

@@ -24,6 +24,9 @@
 //     a thread's cancel always succeeds. A coroutine's cancel reports
 //     "delivery in flight" because its poll item is already posted.
 //
+// A Condvar keeps its coroutine waiters in a queue of its own (condvar.hpp,
+// "Coroutine waiters"); its threads use this strategy.
+//
 // Limits: broadcast only -- every notify wakes every poller (the others'
 // wake-ups count as spurious). No queue, so no FIFO hand-off: primitives
 // support only fairness::barging with this strategy. Burns CPU by design;

@@ -8,7 +8,8 @@
 // csync-bench instantiates `basic_<name><counting_stats>` to report:
 //
 //   wakes     deliveries issued by notify (queue strategies: one per waiter
-//             delivered; eventcount strategies: one per epoch bump)
+//             delivered; eventcount strategies: one per epoch bump, plus,
+//             in a Condvar, one per coroutine waiter its own queue delivered)
 //   spurious  a waiter returned from its sleep but nothing was meant for it
 //             (eventcount strategies: an epoch change for somebody else)
 //   futile    a waiter was delivered for it, but could not proceed when it

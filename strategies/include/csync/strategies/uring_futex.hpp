@@ -8,6 +8,10 @@
 // (io_uring-futex.md §11: immediate, needs no ring; a WAKE SQE would only
 // help when batched into an io_uring_enter the releaser makes anyway).
 //
+// Semaphore and Mutex waits only: a Condvar keeps the coroutines that wait on
+// it in a queue of its own (condvar.hpp, "Coroutine waiters"), so that its
+// notifier can claim them one by one; its threads use this strategy.
+//
 // Everything else is strategy::futex (this class extends it): thread waiters
 // block in futex(2) on the same word -- a per-thread ring would only add a
 // syscall to a thread that blocks anyway -- and coroutines on a loop without
