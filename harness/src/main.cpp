@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "catalog.hpp"
+#include "invocations.hpp"
 #include "report.hpp"
 #include "runner.hpp"
 #include "scenario.hpp"
@@ -70,6 +71,11 @@ int main(int argc, char** argv) {
                   "Comma-separated csync strategies to run (peers always run); default: all");
   run->add_option("--repetitions", repetitions, "Repetitions per cell, overriding the scenario")
       ->check(CLI::Range(1u, csync::bench::limits::max_repetitions));
+  run->add_option("--invocations", options.invocations,
+                  "Run the sweep in N fresh processes, one after the other, and merge their "
+                  "reports (each kept as OUTPUT.invocation-K.json): intervals then include the "
+                  "variation between processes, which one process cannot show (default 1)")
+      ->check(CLI::Range(1u, 100u));
   run->add_flag("--quick", options.quick,
                 "Cap durations for a fast look: 100 ms per repetition, 20 ms warmup, 3 repetitions");
   run->add_flag("--smoke", options.smoke,
@@ -130,5 +136,6 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, on_sigint);
   options.command_line.assign(argv, argv + argc);
+  if (options.invocations > 1) return csync::bench::run_invocations(options, std::cerr);
   return csync::bench::run_scenario(options, std::cerr);
 }

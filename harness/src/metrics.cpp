@@ -1,7 +1,6 @@
 // harness/src/metrics.cpp -- see metrics.hpp.
 #include "metrics.hpp"
 
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -220,6 +219,43 @@ std::optional<ratio_estimate> ratio_of(const std::vector<double>& a, const std::
   }
   r.ci = {std::exp(d[k - 1]), std::exp(d[count - k]), coverage};
   return r;
+}
+
+// ---- invocations ----------------------------------------------------------------
+
+std::vector<double> invocation_medians(const invocation_groups& groups) {
+  std::vector<double> out;
+  for (std::vector<double> g : groups) {
+    if (!g.empty()) out.push_back(median_of(g));
+  }
+  return out;
+}
+
+variance_components variance_components_of(const invocation_groups& groups) {
+  double within_ss = 0, within_df = 0;
+  std::vector<double> means;
+  double size_sum = 0;
+  for (const auto& g : groups) {
+    if (g.empty()) continue;
+    const double mean = std::accumulate(g.begin(), g.end(), 0.0) / static_cast<double>(g.size());
+    for (double x : g) within_ss += (x - mean) * (x - mean);
+    within_df += static_cast<double>(g.size() - 1);
+    means.push_back(mean);
+    size_sum += static_cast<double>(g.size());
+  }
+  variance_components out;
+  const double within = within_df > 0 ? within_ss / within_df : 0;
+  out.within_stddev = std::sqrt(within);
+  if (means.size() < 2) return out;
+  const double grand = std::accumulate(means.begin(), means.end(), 0.0) / static_cast<double>(means.size());
+  double between_ss = 0;
+  for (double m : means) between_ss += (m - grand) * (m - grand);
+  const double means_variance = between_ss / static_cast<double>(means.size() - 1);
+  // The spread of invocation means holds the within-variance once more,
+  // divided by the repetitions per invocation (their mean count).
+  const double per_group = size_sum / static_cast<double>(means.size());
+  out.between_stddev = std::sqrt(std::max(0.0, means_variance - within / per_group));
+  return out;
 }
 
 // ---- summary --------------------------------------------------------------------

@@ -163,6 +163,28 @@ struct ratio_estimate {
 std::optional<ratio_estimate> ratio_of(const std::vector<double>& a, const std::vector<double>& b,
                                        double level = ci_level);
 
+/// Repetitions grouped by the process (invocation) that measured them:
+/// groups[k] holds invocation k's values. Repetitions in one process share
+/// what the process drew (memory layout, the CPUs' state, the scheduler's
+/// placement), so they are not independent of one another across groups.
+using invocation_groups = std::vector<std::vector<double>>;
+
+/// The median of each invocation's values (empty groups skipped). Invocations
+/// are separate processes, so these are independent where the repetitions
+/// of one process are not: the intervals of a merged report are order
+/// statistics of them (aggregates.hpp).
+std::vector<double> invocation_medians(const invocation_groups& groups);
+
+/// One-way random-effects decomposition of the repetitions' spread: the
+/// standard deviation within an invocation (pooled over invocations) and the
+/// one between invocations' true means (what the spread of the invocation
+/// means shows beyond what the within-spread explains; 0 when it shows
+/// nothing more).
+struct variance_components {
+  double within_stddev = 0, between_stddev = 0;
+};
+variance_components variance_components_of(const invocation_groups& groups);
+
 /// Median, mean, stddev and the median's order-statistic interval over the
 /// repetitions of a cell.
 struct summary {

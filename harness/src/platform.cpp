@@ -14,11 +14,14 @@
 #else
 #include <pthread.h>
 #include <sched.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <gnu/libc-version.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -177,6 +180,47 @@ machine_details machine_info() {
 }
 
 std::uint64_t process_id() noexcept { return ::GetCurrentProcessId(); }
+
+namespace {
+/// One argument as the C runtime's command-line parser reads it back
+/// (quotes, and backslashes before a quote, escaped).
+std::string quoted(const std::string& arg) {
+  if (!arg.empty() && arg.find_first_of(" \t\"") == std::string::npos) return arg;
+  std::string out = "\"";
+  std::size_t backslashes = 0;
+  for (char c : arg) {
+    if (c == '\\') {
+      ++backslashes;
+      continue;
+    }
+    if (c == '"') backslashes = backslashes * 2 + 1;
+    out.append(backslashes, '\\');
+    backslashes = 0;
+    out += c;
+  }
+  out.append(backslashes * 2, '\\');
+  return out + "\"";
+}
+}  // namespace
+
+int run_process(const std::vector<std::string>& argv, std::string& error) {
+  std::string command_line;
+  for (const std::string& arg : argv) command_line += (command_line.empty() ? "" : " ") + quoted(arg);
+  STARTUPINFOA startup{};
+  startup.cb = sizeof startup;
+  PROCESS_INFORMATION process{};
+  if (!::CreateProcessA(argv[0].c_str(), command_line.data(), nullptr, nullptr, TRUE, 0, nullptr,
+                        nullptr, &startup, &process)) {
+    error = "CreateProcess failed with error " + std::to_string(::GetLastError());
+    return -1;
+  }
+  ::WaitForSingleObject(process.hProcess, INFINITE);
+  DWORD code = 1;
+  ::GetExitCodeProcess(process.hProcess, &code);
+  ::CloseHandle(process.hThread);
+  ::CloseHandle(process.hProcess);
+  return static_cast<int>(code);
+}
 
 bool stderr_is_terminal() noexcept { return ::_isatty(::_fileno(stderr)) != 0; }
 
@@ -397,6 +441,26 @@ std::optional<std::array<double, 3>> load_average() {
 }
 
 std::uint64_t process_id() noexcept { return static_cast<std::uint64_t>(::getpid()); }
+
+int run_process(const std::vector<std::string>& argv, std::string& error) {
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t child = 0;
+  if (const int e = ::posix_spawn(&child, args[0], nullptr, nullptr, args.data(), environ); e != 0) {
+    error = std::strerror(e);
+    return -1;
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) {
+      error = std::strerror(errno);
+      return -1;
+    }
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+}
 
 bool stderr_is_terminal() noexcept { return ::isatty(STDERR_FILENO) == 1; }
 

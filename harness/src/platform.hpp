@@ -123,6 +123,11 @@ std::optional<std::uint64_t> steal_ticks();
 std::optional<std::array<double, 3>> load_average();
 
 std::uint64_t process_id() noexcept;
+/// Runs the program at argv[0] with `argv` in a new process, with this
+/// process's standard streams, and waits for it: its exit status, 128 + the
+/// signal that ended it (POSIX), or -1 with `error` set when it could not
+/// be started.
+int run_process(const std::vector<std::string>& argv, std::string& error);
 /// Whether standard error is a terminal (the progress line's redraw needs one).
 bool stderr_is_terminal() noexcept;
 /// UTC broken-down time of `t`.

@@ -211,6 +211,21 @@ void write_atomically(const std::string& path, const std::string& contents) {
   }
 }
 
+std::string mixing_refusal(const nlohmann::json& previous, const nlohmann::json& current) {
+  const char* const must_match[] = {
+      "/context/host",          "/context/kernel",          "/context/loop_backend",
+      "/context/csync_git_sha", "/context/csync_git_dirty", "/context/compiler",
+      "/context/cxx_flags",     "/context/build_type",      "/context/details/executable_hash",
+      "/run/quick",             "/run/smoke"};
+  for (const char* where : must_match) {
+    const nlohmann::json::json_pointer at(where);
+    const nlohmann::json was = previous.contains(at) ? previous[at] : nlohmann::json();
+    const nlohmann::json is = current.contains(at) ? current[at] : nlohmann::json();
+    if (was != is) return at.back() + " " + was.dump() + ", this run has " + is.dump();
+  }
+  return "";
+}
+
 nlohmann::json read_report(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open the report to resume");

@@ -49,6 +49,13 @@ void write_atomically(const std::string& path, const std::string& contents);
 /// the path and the problem when it is not a csync-bench report.
 nlohmann::json read_report(const std::string& path);
 
+/// Why cells of report `previous` must not be mixed with those of `current`
+/// (--resume, merging invocations): "" when they may; else which setting
+/// differs, as "KEY X, this run has Y". Cells measured on another machine,
+/// kernel or loop backend, by another binary (commit, tree, compiler,
+/// flags, build type, executable) or with other --quick/--smoke caps differ.
+std::string mixing_refusal(const nlohmann::json& previous, const nlohmann::json& current);
+
 /// Google Benchmark's JSON format (one "iteration" run per repetition,
 /// real_time = ns per operation) so tools/compare.py can diff two reports.
 nlohmann::json to_gbench(const nlohmann::json& report);

@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 
+#include "aggregates.hpp"
 #include "catalog.hpp"
 #include "metrics.hpp"
 #include "platform.hpp"
@@ -170,73 +171,31 @@ nlohmann::json diagnostic_json(const repetition_result& r) {
           {"futile_per_op", count(&strategy_counts::futile)}};
 }
 
-/// Latency metrics: where a value lies below twice the cost of a clock read,
-/// the clock, not the primitive, dominates it.
-bool is_latency_metric(std::string_view name) {
-  return name.starts_with("acquire_") || name.starts_with("wake_") || name.starts_with("herd_") ||
-         name.starts_with("reacquire_");
-}
-
-/// Aggregates over repetitions: median, mean, stddev, 95% CI of each metric.
-nlohmann::json aggregates_json(const nlohmann::json& reps) {
-  struct metric {
-    const char* name;
-    const char* unit;
-    nlohmann::json::json_pointer where;
-  };
-  using ptr = nlohmann::json::json_pointer;
-  const metric metrics[] = {
-      {"throughput", "ops/s", ptr("/throughput_ops_per_s")},
-      {"acquire_p50", "ns", ptr("/latency_run/acquire_latency_ns/p50")},
-      {"acquire_p99", "ns", ptr("/latency_run/acquire_latency_ns/p99")},
-      {"acquire_p999", "ns", ptr("/latency_run/acquire_latency_ns/p999")},
-      {"wake_p50", "ns", ptr("/latency_run/wake_latency_ns/p50")},
-      {"wake_p99", "ns", ptr("/latency_run/wake_latency_ns/p99")},
-      {"herd_p50", "ns", ptr("/latency_run/herd_latency_ns/p50")},
-      {"herd_p99", "ns", ptr("/latency_run/herd_latency_ns/p99")},
-      {"reacquire_p50", "ns", ptr("/latency_run/reacquire_latency_ns/p50")},
-      {"reacquire_p99", "ns", ptr("/latency_run/reacquire_latency_ns/p99")},
-      {"jain", "index", ptr("/fairness/jain")},
-      {"relative_stddev", "ratio", ptr("/fairness/relative_stddev")},
-      {"starved", "workers", ptr("/starved")},
-      {"cpu_per_op", "ns", ptr("/cpu_ns_per_op")},
-      {"wasted_cpu_per_op", "ns", ptr("/wasted_cpu_ns_per_op")},
-      {"voluntary_switches_per_op", "switches", ptr("/voluntary_switches_per_op")},
-      {"involuntary_switches_per_op", "switches", ptr("/involuntary_switches_per_op")},
-      {"overhead_fraction", "ratio", ptr("/latency_run/overhead_fraction")},
-  };
-  const double floor_ns = 2 * timer_cost_ns();
-  nlohmann::json out = nlohmann::json::object();
-  for (const metric& m : metrics) {
-    std::vector<double> samples;
-    for (const nlohmann::json& rep : reps) {
-      if (rep.contains(m.where) && rep[m.where].is_number()) samples.push_back(rep[m.where].get<double>());
-    }
-    if (samples.empty()) continue;
-    const summary sum = summary::of(std::move(samples));
-    out[m.name] = sum.to_json(m.unit);
-    if (is_latency_metric(m.name)) out[m.name]["below_timer_floor"] = sum.median < floor_ns;
-  }
-  return out;
-}
-
-/// A latency run's timing must not change what it measures by more than this;
-/// where the paired runs' interval lies above it, the cell's latencies are
-/// flagged.
-constexpr double overhead_limit = 0.02;
-
-struct cell_outcome {
-  nlohmann::json entry;
+/// A cell being measured. Its repetitions are interleaved with those of the
+/// other cells (run_scenario), so what its visits gathered waits here until
+/// its diagnostic run completes it.
+struct cell_session {
+  const cell_params* params = nullptr;
+  std::size_t index = 0;  ///< in the run's cell list: the seeds depend on it
+  const strategy_runner* runner = nullptr;
+  nlohmann::json entry;   ///< the report entry; complete once `done`
+  bool done = false;      ///< entry final: ok, failed, unavailable or skipped
+  bool failed = false;    ///< a csync cell failed: the run fails
   bool interrupted = false;
-  bool failed = false;
+  nlohmann::json reps = nlohmann::json::array();
+  histogram_sums histograms;
+  std::string started;    ///< UTC, at the first visit
+  nlohmann::json load_at_start;
+  std::uint64_t steal = 0;
+  bool steal_known = true;
 };
 
 /// A run that showed the primitive broken -- more holders than permits, or
 /// workers left asleep by a lost wake-up -- fails the cell, loudly; a csync
-/// cell also fails the run (out.failed). true: the cell failed.
-bool fail_if_broken(const repetition_result& result, const strategy_runner& runner,
-                    const cell_params& p, cell_outcome& out, std::ostream& err) {
+/// cell also fails the run (cell.failed). true: the cell failed.
+bool fail_if_broken(const repetition_result& result, cell_session& cell, std::ostream& err) {
   const repetition_data& d = result.data;
+  const cell_params& p = *cell.params;
   std::string reason;
   if (d.violations != 0) {
     reason = "mutual exclusion violated " + std::to_string(d.violations) + " times: " +
@@ -250,13 +209,14 @@ bool fail_if_broken(const repetition_result& result, const strategy_runner& runn
   } else {
     return false;
   }
-  out.entry["status"] = "failed";
-  out.entry["reason"] = reason;
+  cell.entry["status"] = "failed";
+  cell.entry["reason"] = reason;
   // A peer is a reference, not the product: its failure is a finding about
   // it (recorded in the report), and does not fail the run.
-  err << "csync-bench: " << (runner.is_peer ? "peer cell failed (recorded; exit status unaffected) " : "FAILED ")
-      << out.entry["name"].get<std::string>() << ": " << reason << "\n";
-  out.failed = !runner.is_peer;
+  err << "csync-bench: " << (cell.runner->is_peer ? "peer cell failed (recorded; exit status unaffected) " : "FAILED ")
+      << cell.entry["name"].get<std::string>() << ": " << reason << "\n";
+  cell.failed = !cell.runner->is_peer;
+  cell.done = true;
   return true;
 }
 
@@ -268,154 +228,182 @@ std::uint64_t run_seed(std::uint64_t seed, std::size_t cell, std::uint32_t repet
   return static_cast<std::uint64_t>(uniform_open0(state) * 0x1.0p63) ^ state;
 }
 
-/// Per cell: a warmup run (throughput mode, discarded); `repetitions` pairs
-/// of a throughput run and a latency run, the pair's order alternating; then
-/// one diagnostic run. Every cell -- csync strategy or peer -- runs exactly
-/// this sequence with the same harness code.
-cell_outcome run_cell(const cell_params& p, std::size_t index, std::uint64_t seed, bool smoke,
-                      std::ostream& err) {
-  cell_outcome out;
-  nlohmann::json& e = out.entry;
+/// The report entry's identity; for a cell that cannot run (unavailable
+/// strategy, refused parameters) also its final status.
+cell_session open_cell(const cell_params& p, std::size_t index) {
+  cell_session cell;
+  cell.params = &p;
+  cell.index = index;
+  nlohmann::json& e = cell.entry;
   e = {{"cell", index}, {"name", cell_name(p)}, {"key", p.key()}, {"point", point_key(p)},
        {"parameters", p.to_json()}};
   const std::size_t threads = worker_threads(p);
   e["worker_threads"] = threads;
   e["oversubscribed"] = threads > allowed_cpus();
-  const strategy_runner* runner = find_strategy(p.strategy);
-  e["is_peer"] = runner->is_peer;
-  if (!runner->unavailable_reason.empty()) {
+  cell.runner = find_strategy(p.strategy);
+  e["is_peer"] = cell.runner->is_peer;
+  if (!cell.runner->unavailable_reason.empty()) {
     e["status"] = "unavailable";
-    e["reason"] = runner->unavailable_reason;
-    return out;
-  }
-  if (auto why = runner->refuses(p)) {
+    e["reason"] = cell.runner->unavailable_reason;
+    cell.done = true;
+  } else if (auto why = cell.runner->refuses(p)) {
     e["status"] = "skipped";
     e["reason"] = *why;
-    return out;
+    cell.done = true;
   }
+  return cell;
+}
 
-  run_control base;
-  base.interrupted = &interrupt_requested;
-  base.cpus = pin_order(p.pin);
-  base.sample_every = p.latency_sample_every;
-  const auto run = [&](run_mode mode, std::uint32_t repetition, std::uint64_t duration_ns,
-                       std::uint64_t operations) -> std::optional<repetition_result> {
-    run_control ctl = base;
-    ctl.mode = mode;
-    ctl.duration_ns = duration_ns;
-    ctl.operations = operations;
-    ctl.seed = run_seed(seed, index, repetition, mode);
-    repetition_result result = runner->run(p, ctl);
-    if (result.data.interrupted) {
-      out.interrupted = true;
-      return std::nullopt;
+/// One run of the cell's workload. nullopt: interrupted, or the run showed
+/// the primitive broken (the cell is then done, failed).
+std::optional<repetition_result> run_once(cell_session& cell, run_mode mode, std::uint32_t repetition,
+                                          std::uint64_t duration_ns, std::uint64_t operations,
+                                          std::uint64_t seed, std::ostream& err) {
+  const cell_params& p = *cell.params;
+  run_control ctl;
+  ctl.interrupted = &interrupt_requested;
+  ctl.cpus = pin_order(p.pin);
+  ctl.sample_every = p.latency_sample_every;
+  ctl.mode = mode;
+  ctl.duration_ns = duration_ns;
+  ctl.operations = operations;
+  ctl.seed = run_seed(seed, cell.index, repetition, mode);
+  repetition_result result = cell.runner->run(p, ctl);
+  if (result.data.interrupted) {
+    cell.interrupted = true;
+    return std::nullopt;
+  }
+  if (fail_if_broken(result, cell, err)) return std::nullopt;
+  return result;
+}
+
+/// One visit of a cell (run_scenario interleaves the visits of all cells):
+/// a warmup run (throughput mode, discarded) -- every visit finds the
+/// machine as the previous cell left it -- then repetition `r`: a throughput
+/// run and a latency run, their order alternating with r. `visit`: its
+/// position in the run (0-based), recorded with the repetition. false: the
+/// cell was interrupted or failed.
+bool measure_repetition(cell_session& cell, std::uint32_t r, std::size_t visit, std::uint64_t seed,
+                        std::ostream& err) {
+  const cell_params& p = *cell.params;
+  const std::string started = utc_timestamp();
+  if (cell.started.empty()) {
+    cell.started = started;
+    cell.load_at_start = load_average();
+  }
+  const nlohmann::json steal_before = steal_ticks();
+  const auto count_steal = [&] {
+    const nlohmann::json steal_after = steal_ticks();
+    if (steal_before.is_number() && steal_after.is_number()) {
+      cell.steal += steal_after.get<std::uint64_t>() - steal_before.get<std::uint64_t>();
+    } else {
+      cell.steal_known = false;
     }
-    if (fail_if_broken(result, *runner, p, out, err)) return std::nullopt;
-    return result;
   };
-
   const std::uint64_t duration_ns = p.duration_ms * 1'000'000;
-  if (p.warmup_ms > 0 && !run(run_mode::throughput, UINT32_MAX, p.warmup_ms * 1'000'000, 0)) {
-    return out;
+  // Warmups of different visits get different seeds (UINT32_MAX - r), apart
+  // from the measured repetitions' (r).
+  if (p.warmup_ms > 0 &&
+      !run_once(cell, run_mode::throughput, UINT32_MAX - r, p.warmup_ms * 1'000'000, 0, seed, err)) {
+    count_steal();
+    return false;
   }
-  nlohmann::json reps = nlohmann::json::array();
-  latency_histogram acquire_all, wake_all, herd_all, reacquire_all;
-  std::vector<double> overheads;
-  for (std::uint32_t r = 0; r < p.repetitions; ++r) {
-    std::optional<repetition_result> throughput, latency;
-    for (int k = 0; k < 2; ++k) {  // alternate the order within the pair
-      const bool throughput_now = (k == 0) == (r % 2 == 0);
-      auto& slot = throughput_now ? throughput : latency;
-      slot = run(throughput_now ? run_mode::throughput : run_mode::latency, r, duration_ns,
-                 p.operations);
-      if (!slot) return out;
+  std::optional<repetition_result> throughput, latency;
+  for (int k = 0; k < 2; ++k) {  // alternate the order within the pair
+    const bool throughput_now = (k == 0) == (r % 2 == 0);
+    auto& slot = throughput_now ? throughput : latency;
+    slot = run_once(cell, throughput_now ? run_mode::throughput : run_mode::latency, r, duration_ns,
+                    p.operations, seed, err);
+    if (!slot) {
+      count_steal();
+      return false;
     }
-    reps.push_back(repetition_json(throughput->data, latency->data));
-    overheads.push_back(reps.back()["latency_run"]["overhead_fraction"].get<double>());
-    acquire_all.merge(latency->data.acquire_latency);
-    wake_all.merge(latency->data.wake_latency);
-    herd_all.merge(latency->data.herd_latency);
-    reacquire_all.merge(latency->data.reacquire_latency);
   }
-  const std::optional<repetition_result> diagnostic =
-      run(run_mode::diagnostic, 0, duration_ns, p.operations);
-  if (!diagnostic) return out;
+  count_steal();
+  nlohmann::json rep = repetition_json(throughput->data, latency->data);
+  rep["started"] = started;
+  rep["visit"] = visit;  // the run's how-manieth visit of a cell it was
+  cell.reps.push_back(std::move(rep));
+  cell.histograms.add("acquire", latency->data.acquire_latency.buckets_json());
+  for (const auto& [name, h] : {std::pair{"wake", &latency->data.wake_latency},
+                                std::pair{"herd", &latency->data.herd_latency},
+                                std::pair{"reacquire", &latency->data.reacquire_latency}}) {
+    if (h->count()) cell.histograms.add(name, h->buckets_json());
+  }
+  return true;
+}
 
+/// The last visit of a measured cell: one diagnostic run (the exclusion
+/// checker and the statistics hook), then the aggregates. Every cell --
+/// csync strategy or peer -- runs exactly this sequence with the same
+/// harness code. false: interrupted or failed.
+bool complete_cell(cell_session& cell, std::uint64_t seed, bool smoke, std::ostream& err) {
+  const cell_params& p = *cell.params;
+  const std::optional<repetition_result> diagnostic =
+      run_once(cell, run_mode::diagnostic, 0, p.duration_ms * 1'000'000, p.operations, seed, err);
+  if (!diagnostic) return false;
+
+  nlohmann::json& e = cell.entry;
   e["status"] = "ok";
   e["measurement"] = {{"latency_sample_every", p.latency_sample_every},
                       {"latency_loop", p.arrival == arrival_kind::closed ? "closed" : "open"},
                       {"timer_cost_ns", timer_cost_ns()},
                       {"timer_floor_ns", 2 * timer_cost_ns()}};
-  const summary overhead = summary::of(overheads);
-  // The verdict needs the interval, not the median: between-run noise alone
-  // moves single pairs by far more than the limit.
-  const bool open_loop = p.arrival != arrival_kind::closed;
-  const std::string verdict = open_loop ? "not applicable"
-                              : overhead.ci.low > overhead_limit  ? "above limit"
-                              : overhead.ci.high <= overhead_limit ? "within limit"
-                                                                   : "unresolved";
-  e["harness_overhead"] = {{"fraction", overhead.to_json("ratio")},
-                           {"min", *std::min_element(overheads.begin(), overheads.end())},
-                           {"max", *std::max_element(overheads.begin(), overheads.end())},
-                           {"limit", overhead_limit},
-                           {"verdict", verdict},
-                           {"flagged", verdict == "above limit"}};
-  if (open_loop) {
-    e["harness_overhead"]["reason"] =
-        "an open loop's throughput is its offered rate, whatever the timing costs";
-  }
-  if (verdict == "above limit" && !smoke) {  // a smoke run measures nothing
+  e["harness_overhead"] = overhead_json(cell.reps, p.arrival != arrival_kind::closed);
+  const nlohmann::json& overhead = e["harness_overhead"];
+  if (overhead["flagged"].get<bool>() && !smoke) {  // a smoke run measures nothing
     const auto percent = [](double f) {
       char text[32];
       std::snprintf(text, sizeof text, "%.1f", f * 100);
       return std::string(text);
     };
+    const nlohmann::json& f = overhead["fraction"];
     err << "csync-bench: note: " << e["name"].get<std::string>()
-        << ": the latency runs' throughput is lower by a median " << percent(overhead.median)
-        << "% over " << overheads.size() << " paired runs (interval "
-        << percent(overhead.ci.low) << "% to " << percent(overhead.ci.high) << "%, coverage "
-        << percent(overhead.ci.coverage) << "%; limit 2%): its latencies are flagged\n";
+        << ": the latency runs' throughput is lower by a median " << percent(f["median"].get<double>())
+        << "% over " << cell.reps.size() << " paired runs (interval "
+        << percent(f["ci_low"].get<double>()) << "% to " << percent(f["ci_high"].get<double>())
+        << "%, coverage " << percent(f["ci_coverage"].get<double>()) << "%; limit 2%): its latencies are flagged\n";
   }
   e["diagnostic"] = diagnostic_json(*diagnostic);
-  e["aggregates"] = aggregates_json(reps);
-  e["acquire_latency_histogram_ns"] = acquire_all.buckets_json();
-  if (wake_all.count()) e["wake_latency_histogram_ns"] = wake_all.buckets_json();
-  if (herd_all.count()) e["herd_latency_histogram_ns"] = herd_all.buckets_json();
-  if (reacquire_all.count()) e["reacquire_latency_histogram_ns"] = reacquire_all.buckets_json();
-  e["repetitions"] = std::move(reps);
-  return out;
+  e["aggregates"] = aggregates_json(cell.reps, 2 * timer_cost_ns());
+  cell.histograms.write_to(e);
+  e["repetitions"] = std::move(cell.reps);
+  cell.done = true;
+  return true;
 }
 
-/// The repetitions' throughputs of an ok cell.
-std::vector<double> throughputs_of(const nlohmann::json& cell) {
-  std::vector<double> out;
-  for (const nlohmann::json& rep : cell["repetitions"]) out.push_back(rep["throughput_ops_per_s"].get<double>());
-  return out;
+/// A cell's provenance: when its first visit started and its last one
+/// finished, the load at the start, and the ticks the hypervisor took from
+/// this machine while its runs ran (its visits only, not the cells between).
+nlohmann::json provenance_json(const cell_session& cell) {
+  return {{"started", cell.started},
+          {"finished", utc_timestamp()},
+          {"load_average_at_start", cell.load_at_start},
+          {"steal_ticks", cell.steal_known ? nlohmann::json(cell.steal) : nlohmann::json()}};
 }
 
-/// Each csync cell's throughput relative to every peer's at the same
-/// parameter point: the Hodges-Lehmann ratio with its exact interval
-/// (metrics.hpp, ratio_of).
-void add_peer_ratios(nlohmann::json& results) {
-  std::map<std::string, std::vector<const nlohmann::json*>> peers_at;
-  for (const nlohmann::json& cell : results) {
-    if (cell.value("is_peer", false) && cell.value("status", "") == "ok") {
-      peers_at[cell["point"]].push_back(&cell);
-    }
-  }
-  for (nlohmann::json& cell : results) {
-    cell.erase("throughput_vs_peers");
-    if (cell.value("is_peer", true) || cell.value("status", "") != "ok") continue;
-    nlohmann::json ratios = nlohmann::json::object();
-    const std::vector<double> mine = throughputs_of(cell);
-    for (const nlohmann::json* peer : peers_at[cell["point"]]) {
-      if (const auto r = ratio_of(mine, throughputs_of(*peer))) {
-        ratios[(*peer)["parameters"]["strategy"].get<std::string>()] = {
-            {"ratio", r->ratio}, {"ci_low", r->ci.low}, {"ci_high", r->ci.high},
-            {"ci_coverage", r->ci.coverage}};
-      }
-    }
-    cell["throughput_vs_peers"] = std::move(ratios);
+/// A cell with repetitions but no diagnostic run yet, as the report's
+/// `partial` list holds it: what --resume continues from.
+nlohmann::json partial_entry(const cell_session& cell) {
+  nlohmann::json e = cell.entry;
+  e["status"] = "partial";
+  e["repetitions"] = cell.reps;
+  cell.histograms.write_to(e);
+  e["provenance"] = provenance_json(cell);
+  return e;
+}
+
+/// --resume: continue a cell from its partial entry of the previous report.
+void restore_partial(cell_session& cell, const nlohmann::json& partial) {
+  cell.reps = partial["repetitions"];
+  cell.histograms.add_entry(partial);
+  const nlohmann::json& provenance = partial["provenance"];
+  cell.started = provenance.value("started", "");
+  cell.load_at_start = provenance.value("load_average_at_start", nlohmann::json());
+  if (provenance.value("steal_ticks", nlohmann::json()).is_number()) {
+    cell.steal = provenance["steal_ticks"].get<std::uint64_t>();
+  } else {
+    cell.steal_known = false;
   }
 }
 
@@ -444,7 +432,7 @@ class progress_line {
     if (!tty_) return;
     const double elapsed = std::chrono::duration<double>(bench_clock::now() - start_).count();
     const double eta = done ? elapsed / static_cast<double>(done) * static_cast<double>(total_ - done) : 0;
-    err_ << "\r\033[K[cell " << done + 1 << "/" << total_ << ", ETA "
+    err_ << "\r\033[K[visit " << done + 1 << "/" << total_ << ", ETA "
          << static_cast<long>(eta) / 60 << "m" << static_cast<long>(eta) % 60 << "s] " << name
          << std::flush;
   }
@@ -460,6 +448,20 @@ class progress_line {
 };
 
 }  // namespace
+
+std::string reference_refusal(const run_options& options) {
+  const nlohmann::json context = capture_context();
+  if (context["csync_git_dirty"] != false) {
+    return "csync-bench was built from a tree that differs from its commit (or without git: "
+           "csync_git_dirty " + context["csync_git_dirty"].dump() + "); commit, rebuild and run again";
+  }
+  if (options.quick || options.smoke) return "--quick and --smoke do not measure what a reference run must";
+  if (context["load_average"].is_array() && context["load_average"][0].get<double>() > options.max_load) {
+    return "the machine is busy: 1-minute load average " + context["load_average"][0].dump() +
+           " > --max-load " + std::to_string(options.max_load) + "; stop what else runs, wait, and run again";
+  }
+  return "";
+}
 
 int run_scenario(const run_options& options, std::ostream& err) {
   const strategy_catalog catalog = make_catalog();
@@ -493,21 +495,7 @@ int run_scenario(const run_options& options, std::ostream& err) {
   }
 
   if (options.reference) {
-    const nlohmann::json context = capture_context();
-    std::string refused;
-    if (context["csync_git_dirty"] != false) {
-      refused = "csync-bench was built from a tree that differs from its commit (or without git: "
-                "csync_git_dirty " + context["csync_git_dirty"].dump() +
-                "); commit, rebuild and run again";
-    } else if (options.quick || options.smoke) {
-      refused = "--quick and --smoke do not measure what a reference run must";
-    } else if (context["load_average"].is_array() &&
-               context["load_average"][0].get<double>() > options.max_load) {
-      refused = "the machine is busy: 1-minute load average " + context["load_average"][0].dump() +
-                " > --max-load " + std::to_string(options.max_load) +
-                "; stop what else runs, wait, and run again";
-    }
-    if (!refused.empty()) {
+    if (const std::string refused = reference_refusal(options); !refused.empty()) {
       err << "csync-bench: --reference: " << refused << "\n";
       return exit_bad_input;
     }
@@ -541,27 +529,14 @@ int run_scenario(const run_options& options, std::ostream& err) {
 
   // --resume: keep the finished cells of the previous report.
   std::set<std::string> done_keys;
+  std::map<std::string, nlohmann::json> partial_of;  // cells measured in part, by key
   if (options.resume) {
     try {
       const nlohmann::json previous = read_report(options.output_path);
-      // Cells measured on another machine, kernel, loop backend or binary
-      // (commit, tree, compiler, flags), or with other run-setting caps, must
-      // not be mixed with new ones under the same keys.
-      const char* const must_match[] = {
-          "/context/host",          "/context/kernel",          "/context/loop_backend",
-          "/context/csync_git_sha", "/context/csync_git_dirty", "/context/compiler",
-          "/context/cxx_flags",     "/context/build_type",      "/context/details/executable_hash",
-          "/run/quick",             "/run/smoke"};
-      for (const char* where : must_match) {
-        const nlohmann::json::json_pointer at(where);
-        const nlohmann::json was = previous.contains(at) ? previous[at] : nlohmann::json();
-        const nlohmann::json is = report.contains(at) ? report[at] : nlohmann::json();
-        if (was != is) {
-          err << "csync-bench: --resume: " << options.output_path << " was measured with "
-              << at.back() << " " << was.dump() << ", this run has " << is.dump()
-              << "; write to another report instead\n";
-          return exit_bad_input;
-        }
+      if (const std::string why = mixing_refusal(previous, report); !why.empty()) {
+        err << "csync-bench: --resume: " << options.output_path << " was measured with " << why
+            << "; write to another report instead\n";
+        return exit_bad_input;
       }
       if (previous.value("scenario", nlohmann::json::object()).value("hash", "") != sc.hash) {
         err << "csync-bench: note: " << options.output_path
@@ -573,6 +548,9 @@ int run_scenario(const run_options& options, std::ostream& err) {
           done_keys.insert(cell["key"].get<std::string>());
           report["results"].push_back(cell);
         }
+      }
+      for (const nlohmann::json& cell : previous.value("partial", nlohmann::json::array())) {
+        partial_of[cell["key"].get<std::string>()] = cell;
       }
     } catch (const std::exception& e) {
       err << "csync-bench: --resume: " << e.what() << "\n";
@@ -586,7 +564,18 @@ int run_scenario(const run_options& options, std::ostream& err) {
   std::shuffle(order.begin(), order.end(), shuffle_rng);
   std::erase_if(order, [&](std::size_t i) { return done_keys.count(cells[i].key()) != 0; });
 
+  std::vector<cell_session> sessions;  // filled below; save() writes the partial ones
+  auto last_save = bench_clock::now();
   auto save = [&] {
+    nlohmann::json partial = nlohmann::json::array();
+    for (const cell_session& cell : sessions) {
+      if (!cell.done && !cell.reps.empty()) partial.push_back(partial_entry(cell));
+    }
+    if (partial.empty()) {
+      report.erase("partial");
+    } else {
+      report["partial"] = std::move(partial);
+    }
     add_peer_ratios(report["results"]);
     report["context"]["steal_ticks_at_end"] = steal_ticks();
     report["context"]["load_average_at_end"] = load_average();
@@ -598,6 +587,13 @@ int run_scenario(const run_options& options, std::ostream& err) {
     if (options.gbench_format) {
       write_atomically(options.output_path + ".gbench.json", to_gbench(report).dump(1));
     }
+    last_save = bench_clock::now();
+  };
+  // After a visit: at most about once a second (a report of a large
+  // scenario takes tens of ms to write), so a killed run loses about a
+  // second of measurements and an interrupted one none.
+  const auto save_soon = [&] {
+    if (bench_clock::now() - last_save >= std::chrono::seconds(1)) save();
   };
 
   // Say it once when the repetitions cannot give a 95 % interval of a median.
@@ -620,36 +616,77 @@ int run_scenario(const run_options& options, std::ostream& err) {
 
   burn_ns_per_iteration();  // calibrated now, not inside the first measured run
 
+  // Every cell's entry; those that cannot run are final at once, and a
+  // resumed cell continues from the repetitions it had.
+  sessions.reserve(order.size());
+  for (std::size_t i : order) {
+    sessions.push_back(open_cell(cells[i], i));
+    cell_session& cell = sessions.back();
+    if (const auto found = partial_of.find(cells[i].key()); found != partial_of.end() && !cell.done) {
+      restore_partial(cell, found->second);
+    }
+  }
+  std::uint32_t rounds = 0;
+  std::size_t visits = 0;
+  for (const cell_session& cell : sessions) {
+    if (cell.done) continue;
+    const std::uint32_t have = static_cast<std::uint32_t>(cell.reps.size());
+    rounds = std::max(rounds, cell.params->repetitions);
+    // the repetitions still to measure, then the diagnostic run
+    visits += (cell.params->repetitions > have ? cell.params->repetitions - have : 0) + 1;
+  }
+
   int status = exit_ok;
-  progress_line progress(err, order.size());
+  progress_line progress(err, visits);
+  std::size_t visited = 0;
+  // Moves a final entry into the report (written soon).
+  const auto record = [&](cell_session& cell) {
+    if (cell.failed) status = exit_failure;
+    if (!cell.started.empty()) cell.entry["provenance"] = provenance_json(cell);  // it ran
+    report["results"].push_back(std::move(cell.entry));
+  };
+  const auto on_interrupt = [&] {
+    progress.finish();
+    save();
+    err << "csync-bench: interrupted; " << options.output_path << " holds "
+        << report["results"].size() << " finished cells and "
+        << report.value("partial", nlohmann::json::array()).size()
+        << " partly measured ones (resume with --resume)\n";
+    return exit_interrupted;
+  };
+  // The cells still measuring, in a fresh random order for every round.
+  const auto round_order = [&](auto&& wanted) {
+    std::vector<cell_session*> out;
+    for (cell_session& cell : sessions) {
+      if (!cell.done && wanted(cell)) out.push_back(&cell);
+    }
+    std::shuffle(out.begin(), out.end(), shuffle_rng);
+    return out;
+  };
   try {
-    save();  // a valid (empty) report from the start
-    for (std::size_t n = 0; n < order.size(); ++n) {
-      const cell_params& p = cells[order[n]];
-      progress.show(n, cell_name(p));
-      const std::string started = utc_timestamp();
-      const nlohmann::json steal_before = steal_ticks(), load_before = load_average();
-      cell_outcome outcome = run_cell(p, order[n], seed, options.smoke, err);
-      const nlohmann::json steal_after = steal_ticks();
-      outcome.entry["provenance"] = {
-          {"started", started},
-          {"finished", utc_timestamp()},
-          {"load_average_at_start", load_before},
-          // Ticks the hypervisor took from this machine while the cell ran.
-          {"steal_ticks", steal_before.is_number() && steal_after.is_number()
-                              ? nlohmann::json(steal_after.get<std::uint64_t>() -
-                                               steal_before.get<std::uint64_t>())
-                              : nlohmann::json()}};
-      if (outcome.interrupted) {
-        progress.finish();
-        err << "csync-bench: interrupted; " << options.output_path << " holds "
-            << report["results"].size() << " finished cells (resume with --resume)\n";
-        save();
-        return exit_interrupted;
+    for (cell_session& cell : sessions) {
+      if (cell.done) record(cell);
+    }
+    save();  // a valid report from the start
+    // Round r measures repetition r of every cell that has one, so the
+    // repetitions of one cell are spread over the whole run rather than run
+    // back to back (Kalibera & Jones): drift of the machine shows up as
+    // variation within each cell instead of as a difference between cells.
+    for (std::uint32_t r = 0; r < rounds; ++r) {
+      const auto due = [r](const cell_session& c) { return c.reps.size() == r && r < c.params->repetitions; };
+      for (cell_session* cell : round_order(due)) {
+        progress.show(visited, cell_name(*cell->params));
+        const bool measured = measure_repetition(*cell, r, visited++, seed, err);
+        if (cell->interrupted) return on_interrupt();
+        if (!measured) record(*cell);  // failed
+        save_soon();
       }
-      if (outcome.failed) status = exit_failure;
-      report["results"].push_back(std::move(outcome.entry));
-      save();
+    }
+    for (cell_session* cell : round_order([](const cell_session&) { return true; })) {
+      progress.show(visited++, cell_name(*cell->params));
+      if (!complete_cell(*cell, seed, options.smoke, err) && cell->interrupted) return on_interrupt();
+      record(*cell);
+      save_soon();
     }
     progress.finish();
     report["run"]["complete"] = true;

@@ -1,10 +1,13 @@
 // harness/src/runner.hpp
 // -----------------------------------------------------------------------------
 // Runs a scenario and writes its report: the data path
-//   scenario (scenario.hpp) -> cells in random order -> per cell: warmup and
-//   overhead calibration, repetitions (workloads.hpp via catalog.hpp) ->
-//   metrics and aggregates (metrics.hpp) -> report (report.hpp), written
-//   after every cell.
+//   scenario (scenario.hpp) -> cells -> rounds: round r visits every cell
+//   that has a repetition r, in a fresh random order (a warmup run, then the
+//   paired throughput and latency runs, workloads.hpp via catalog.hpp) ->
+//   a last round of diagnostic runs completes each cell -> metrics and
+//   aggregates (metrics.hpp) -> report (report.hpp), written after every
+//   completed cell. With --invocations N, run_invocations runs that sweep in
+//   N fresh processes and merges their reports (invocations.hpp).
 // -----------------------------------------------------------------------------
 #pragma once
 
@@ -35,6 +38,9 @@ struct run_options {
   /// `max_load` at the start.
   bool reference = false;
   double max_load = 0.5;
+  /// --invocations: run the sweep in this many fresh processes and merge
+  /// their reports (run_invocations); 1: this process runs it.
+  std::uint32_t invocations = 1;
 };
 
 /// Exit codes (documented in `csync-bench --help` and the README).
@@ -49,6 +55,11 @@ enum exit_code : int {
 extern std::atomic<bool> interrupt_requested;
 
 int run_scenario(const run_options& options, std::ostream& err);
+
+/// Why --reference refuses this run ("" if it does not): a csync-bench built
+/// from a dirty or unknown tree, --quick or --smoke, or a 1-minute load
+/// average above options.max_load now.
+std::string reference_refusal(const run_options& options);
 
 /// The CPUs of this process's affinity mask in the order workers are pinned
 /// to them: compact fills a core's SMT siblings, then the next core of the

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "metrics.hpp"
@@ -136,6 +137,62 @@ TEST(Intervals, RatioIntervalUsesTheMannWhitneyCriticalValues) {
   EXPECT_DOUBLE_EQ(small->ratio, 1.0);
   EXPECT_FALSE(csync::bench::ratio_of({1, 0}, {1}).has_value()) << "a ratio needs positive values";
   EXPECT_FALSE(csync::bench::ratio_of({}, {1}).has_value());
+}
+
+TEST(Invocations, VarianceComponentsOfKnownGroups) {
+  // Within: ((1-2)^2 + (3-2)^2 + (5-6)^2 + (7-6)^2) / 2 = 2. The means 2 and
+  // 6 vary by 8, of which 2 / 2 is the within-variance again: between 7.
+  const auto parts = csync::bench::variance_components_of({{1, 3}, {5, 7}});
+  EXPECT_DOUBLE_EQ(parts.within_stddev, std::sqrt(2.0));
+  EXPECT_DOUBLE_EQ(parts.between_stddev, std::sqrt(7.0));
+  // Equal means: nothing between (clamped at 0, never negative).
+  const auto same = csync::bench::variance_components_of({{1, 3}, {1, 3}, {3, 1}});
+  EXPECT_DOUBLE_EQ(same.between_stddev, 0.0);
+  EXPECT_DOUBLE_EQ(csync::bench::variance_components_of({{4, 4, 4}}).between_stddev, 0.0);
+}
+
+/// Simulated invocations: each process draws its own offset (sd 1) around
+/// the true value 0, its `repetitions` vary around that by sd 0.1. Returns
+/// how often, in `trials`, the interval over the invocations' medians and
+/// the interval of the pooled repetitions (as if independent) cover 0.
+std::pair<double, double> coverage_with_invocations(std::size_t invocations, int repetitions,
+                                                    int trials) {
+  std::mt19937_64 rng(12345);
+  std::normal_distribution<double> offset(0, 1), noise(0, 0.1);
+  int by_invocation = 0, pooled = 0;
+  for (int t = 0; t < trials; ++t) {
+    csync::bench::invocation_groups groups(invocations);
+    std::vector<double> all;
+    for (auto& g : groups) {
+      const double o = offset(rng);
+      for (int r = 0; r < repetitions; ++r) {
+        g.push_back(o + noise(rng));
+        all.push_back(g.back());
+      }
+    }
+    const auto i = csync::bench::summary::of(csync::bench::invocation_medians(groups)).ci;
+    by_invocation += i.low <= 0 && 0 <= i.high;
+    const auto p = csync::bench::summary::of(all).ci;
+    pooled += p.low <= 0 && 0 <= p.high;
+  }
+  return {by_invocation / static_cast<double>(trials), pooled / static_cast<double>(trials)};
+}
+
+TEST(Invocations, InvocationLevelIntervalCoversWhatPooledRepetitionsMiss) {
+  // Repetitions of several processes pooled as if independent: the more
+  // repetitions, the narrower their interval -- but what varies is the
+  // processes' offsets, of which there are only 8, so it misses the true
+  // value mostly. Over the 8 invocation medians the interval is [min, max],
+  // whose exact coverage is 1 - 2 / 2^8 = 99.2 %.
+  const auto [by_invocation, pooled] = coverage_with_invocations(8, 20, 400);
+  RecordProperty("coverage", "over invocation medians " + std::to_string(by_invocation) +
+                                 ", pooled " + std::to_string(pooled));
+  EXPECT_LT(pooled, 0.6) << "the simulation has no between-invocation spread";
+  EXPECT_GT(by_invocation, 0.97);
+}
+
+TEST(Invocations, MediansPerInvocation) {
+  EXPECT_EQ(csync::bench::invocation_medians({{3, 1, 2}, {}, {10, 20}}), (std::vector<double>{2, 15}));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #endif
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "invocations.hpp"
 #include "platform.hpp"
 #include "report.hpp"
 #include "runner.hpp"
@@ -186,7 +188,7 @@ TEST_F(Runner, ReportSchemaIsLocked) {
                                      "fairness", "censored_waits",
                                      "cpu_ns_per_op", "wasted_cpu_ns_per_op",
                                      "voluntary_switches_per_op", "involuntary_switches_per_op",
-                                     "latency_run"}));
+                                     "latency_run", "started", "visit"}));
     EXPECT_EQ(keys_of(rep["latency_run"]),
               (std::set<std::string>{"elapsed_s", "operations", "throughput_ops_per_s",
                                      "overhead_fraction", "acquire_latency_ns", "wake_latency_ns",
@@ -202,8 +204,9 @@ TEST_F(Runner, ReportSchemaIsLocked) {
     const json& throughput = cell["aggregates"]["throughput"];
     EXPECT_EQ(keys_of(throughput),
               (std::set<std::string>{"median", "mean", "stddev", "ci_low", "ci_high",
-                                     "ci_coverage", "n", "unit"}));
+                                     "ci_coverage", "ci_method", "n", "unit"}));
     EXPECT_EQ(throughput["unit"], "ops/s");
+    EXPECT_EQ(throughput["ci_method"], "order_statistics");
     EXPECT_LE(throughput["ci_low"].get<double>(), throughput["median"].get<double>());
     EXPECT_GE(throughput["ci_high"].get<double>(), throughput["median"].get<double>());
     EXPECT_DOUBLE_EQ(throughput["ci_coverage"].get<double>(), 0.5) << "n = 2: [min, max], 1 - 2/4";
@@ -226,11 +229,56 @@ TEST_F(Runner, ReportSchemaIsLocked) {
     if (cell["parameters"]["strategy"] == "intrusive_list") {
       ASSERT_TRUE(cell["throughput_vs_peers"].contains("std_counting_semaphore"));
       const json& ratio = cell["throughput_vs_peers"]["std_counting_semaphore"];
-      EXPECT_EQ(keys_of(ratio), (std::set<std::string>{"ratio", "ci_low", "ci_high", "ci_coverage"}));
+      EXPECT_EQ(keys_of(ratio),
+                (std::set<std::string>{"ratio", "ci_low", "ci_high", "ci_coverage", "ci_method"}));
+      EXPECT_EQ(ratio["ci_method"], "hodges_lehmann");
       EXPECT_LE(ratio["ci_low"].get<double>(), ratio["ratio"].get<double>());
       EXPECT_GE(ratio["ci_high"].get<double>(), ratio["ratio"].get<double>());
     }
   }
+}
+
+/// The repetitions of different cells are interleaved: round r measures
+/// repetition r of every cell, in its own random order, so repetition 0 of
+/// every cell comes before repetition 1 of any -- and the rounds' orders
+/// differ (with four cells, 3 rounds in one order would be a 1-in-216 draw).
+TEST_F(Runner, RepetitionsOfDifferentCellsAreInterleaved) {
+  csync::bench::run_options options;
+  options.scenario_path = write_scenario(small_scenario(5, 3));
+  options.seed = 11;
+  ASSERT_EQ(run(options), csync::bench::exit_ok) << errors_;
+  const json report = read(report_path());
+  std::vector<std::vector<std::size_t>> visits_in_round(3);  // the cells' visit indexes
+  std::vector<std::vector<std::string>> order_of_round(3);
+  std::set<std::size_t> all_visits;
+  std::size_t cells = 0;
+  for (const json& cell : report["results"]) {
+    if (cell["status"] != "ok") continue;
+    ++cells;
+    ASSERT_EQ(cell["repetitions"].size(), 3u);
+    for (std::size_t r = 0; r < 3; ++r) {
+      const std::size_t visit = cell["repetitions"][r]["visit"].get<std::size_t>();
+      EXPECT_TRUE(all_visits.insert(visit).second) << "two repetitions in one visit";
+      visits_in_round[r].push_back(visit);
+    }
+  }
+  ASSERT_GE(cells, 3u);
+  for (std::size_t r = 0; r + 1 < 3; ++r) {
+    EXPECT_LT(*std::max_element(visits_in_round[r].begin(), visits_in_round[r].end()),
+              *std::min_element(visits_in_round[r + 1].begin(), visits_in_round[r + 1].end()))
+        << "round " << r << " is not finished before round " << r + 1 << " starts";
+  }
+  // Each round's order: the cells sorted by their visit in it.
+  for (std::size_t r = 0; r < 3; ++r) {
+    std::vector<std::pair<std::size_t, std::string>> order;
+    for (const json& cell : report["results"]) {
+      if (cell["status"] == "ok") order.emplace_back(cell["repetitions"][r]["visit"], cell["name"]);
+    }
+    std::sort(order.begin(), order.end());
+    for (auto& [visit, name] : order) order_of_round[r].push_back(name);
+  }
+  EXPECT_FALSE(order_of_round[0] == order_of_round[1] && order_of_round[1] == order_of_round[2])
+      << "every round visited the cells in the same order";
 }
 
 TEST_F(Runner, GbenchFormatHasWhatCompareDotPyReads) {
@@ -359,6 +407,119 @@ TEST_F(Runner, SigintLeavesAValidReportOfFinishedCells) {
     }
   }
   EXPECT_NE(errors_.find("--resume"), std::string::npos) << errors_;
+}
+
+/// An interrupted run keeps the repetitions of cells it had not finished
+/// (`partial`), and --resume continues them instead of starting again.
+TEST_F(Runner, ResumeContinuesPartlyMeasuredCells) {
+  csync::bench::run_options options;
+  options.scenario_path = write_scenario(small_scenario(100, 3));
+  options.seed = 5;
+  std::thread interrupter([] {
+    std::this_thread::sleep_for(1500ms);  // round 0 takes ~1 s, round 1 as long
+    csync::bench::interrupt_requested = true;
+  });
+  ASSERT_EQ(run(options), csync::bench::exit_interrupted) << errors_;
+  interrupter.join();
+  const json interrupted = read(report_path());
+  ASSERT_TRUE(interrupted.contains("partial")) << errors_;
+  ASSERT_FALSE(interrupted["partial"].empty());
+  for (const json& cell : interrupted["partial"]) {
+    EXPECT_EQ(cell["status"], "partial");
+    EXPECT_GE(cell["repetitions"].size(), 1u);
+    EXPECT_LT(cell["repetitions"].size(), 3u);
+  }
+  EXPECT_NE(errors_.find("partly measured"), std::string::npos) << errors_;
+
+  csync::bench::interrupt_requested = false;
+  options.resume = true;
+  ASSERT_EQ(run(options), csync::bench::exit_ok) << errors_;
+  const json resumed = read(report_path());
+  EXPECT_FALSE(resumed.contains("partial"));
+  EXPECT_EQ(resumed["results"].size(), resumed["run"]["cells"].get<std::size_t>());
+  for (const json& before : interrupted["partial"]) {
+    for (const json& after : resumed["results"]) {
+      if (after["key"] != before["key"] || after["status"] != "ok") continue;
+      ASSERT_EQ(after["repetitions"].size(), 3u) << after["name"];
+      for (std::size_t r = 0; r < before["repetitions"].size(); ++r) {
+        EXPECT_EQ(after["repetitions"][r], before["repetitions"][r]) << "repetition " << r << " re-measured";
+      }
+    }
+  }
+}
+
+/// Reports of several invocations merge into one: repetitions tagged with
+/// their invocation, summaries over the invocations' medians, ratios over
+/// their ratios; reports that must not be mixed are refused.
+TEST_F(Runner, InvocationReportsMergeIntoOne) {
+  csync::bench::run_options options;
+  options.scenario_path = write_scenario(small_scenario(10, 2));
+  std::vector<json> parts;
+  for (std::uint64_t seed : {1, 2}) {
+    options.seed = seed;
+    ASSERT_EQ(run(options), csync::bench::exit_ok) << errors_;
+    parts.push_back(read(report_path()));
+  }
+  // A peer that lost a wake-up in one invocation is failed in the merge.
+  std::string failed_key;
+  for (json& cell : parts[1]["results"]) {
+    if (cell["status"] == "ok" && cell["is_peer"].get<bool>() && failed_key.empty()) {
+      failed_key = cell["key"];
+      cell["status"] = "failed";
+      cell["reason"] = "injected";
+    }
+  }
+  const json merged = csync::bench::merge_invocations(parts);
+  std::size_t ok = 0;
+  for (const json& cell : merged["results"]) {
+    if (cell["key"] == failed_key) {
+      EXPECT_EQ(cell["status"], "failed");
+      EXPECT_EQ(cell["invocation"], 1);
+      continue;
+    }
+    if (cell["status"] != "ok") continue;
+    ++ok;
+    ASSERT_EQ(cell["repetitions"].size(), 4u);
+    std::vector<int> invocations;
+    for (const json& rep : cell["repetitions"]) invocations.push_back(rep["invocation"]);
+    EXPECT_EQ(invocations, (std::vector<int>{0, 0, 1, 1}));
+    const json& throughput = cell["aggregates"]["throughput"];
+    EXPECT_EQ(throughput["ci_method"], "order_statistics_of_invocation_medians");
+    EXPECT_EQ(throughput["n"], 2);
+    EXPECT_EQ(throughput["repetitions"], 4);
+    EXPECT_DOUBLE_EQ(throughput["ci_coverage"].get<double>(), 0.5) << "2 invocations: [min, max]";
+    EXPECT_TRUE(throughput.contains("within_invocation_stddev"));
+    EXPECT_TRUE(throughput.contains("between_invocation_stddev"));
+    EXPECT_EQ(cell["provenance"]["invocations"].size(), 2u);
+    std::uint64_t operations = 0;
+    for (const json& part : parts) {
+      for (const json& c : part["results"]) {
+        if (c["key"] == cell["key"]) operations += c["diagnostic"]["operations"].get<std::uint64_t>();
+      }
+    }
+    EXPECT_EQ(cell["diagnostic"]["operations"], operations);
+    if (cell["parameters"]["strategy"] == "intrusive_list") {
+      EXPECT_FALSE(cell["throughput_vs_peers"].empty());
+      for (const auto& [peer, ratio] : cell["throughput_vs_peers"].items()) {
+        EXPECT_EQ(ratio["ci_method"], "order_statistics_of_invocation_ratios") << peer;
+        EXPECT_LE(ratio["ci_low"].get<double>(), ratio["ratio"].get<double>()) << peer;
+        EXPECT_GE(ratio["ci_high"].get<double>(), ratio["ratio"].get<double>()) << peer;
+      }
+    }
+  }
+  EXPECT_GE(ok, 2u);
+
+  json other_compiler = parts[1];
+  other_compiler["context"]["compiler"] = "elsewhere";
+  try {
+    csync::bench::merge_invocations({parts[0], other_compiler});
+    ADD_FAILURE() << "reports of two compilers were merged";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("compiler"), std::string::npos) << e.what();
+  }
+  json incomplete = parts[1];
+  incomplete["run"]["complete"] = false;
+  EXPECT_THROW(csync::bench::merge_invocations({parts[0], incomplete}), std::runtime_error);
 }
 
 TEST_F(Runner, BadInputExitsWithTwoAndNamesTheProblem) {

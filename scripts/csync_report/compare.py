@@ -27,6 +27,10 @@ matched cell gets:
   about 5 % of unchanged cells; after Holm's correction the probability of
   any false "worse" or "better" among all of them is at most alpha.
 
+A cell merged from several invocations (csync-bench --invocations) is
+compared through its invocations' medians, one value per process: the
+repetitions of one process are not independent (`samples`).
+
 Each cell's verdict (`CellComparison.verdict`), the first that applies:
 
 - `too few repetitions`: even completely separated samples of these sizes
@@ -61,6 +65,7 @@ intended start, a closed loop's from the call.
 """
 
 import math
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -153,6 +158,9 @@ class CellComparison:
     # known), for latency metrics only.
     baseline_loop: str | None = None
     candidate_loop: str | None = None
+    # Whether a side merges several invocations (its n counts invocations).
+    baseline_merged: bool = False
+    candidate_merged: bool = False
 
     @property
     def loop(self):
@@ -340,15 +348,25 @@ def _why_not_comparable(base, cand, metric, legacy):
 
 
 def samples(cell, metric):
-    """The metric's value in each repetition that recorded it."""
-    values = []
+    """The metric's independent values: one per repetition that recorded it
+    -- or, for a cell merged from several invocations (csync-bench
+    --invocations), one per invocation, its median: repetitions of one
+    process are not independent of one another, the processes are."""
+    by_invocation = {}
     for rep in cell["repetitions"]:
         value = rep
         for step in metric.sample_path:
             value = value.get(step) if isinstance(value, dict) else None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            values.append(value)
-    return values
+            by_invocation.setdefault(rep.get("invocation", 0), []).append(value)
+    if len(by_invocation) > 1:
+        return [statistics.median(v) for _, v in sorted(by_invocation.items())]
+    return [v for values in by_invocation.values() for v in values]
+
+
+def merged(cell):
+    """Whether the cell's repetitions come from more than one invocation."""
+    return len({rep.get("invocation", 0) for rep in cell.get("repetitions", [])}) > 1
 
 
 def _compare_cell(base, cand, metric, alpha=SIGNIFICANCE):
@@ -379,7 +397,8 @@ def _compare_cell(base, cand, metric, alpha=SIGNIFICANCE):
                           cell_notes(base, cand, metric), p_method=test.method,
                           shift=shift, log_scale=log_scale, ratio_low=ratio_low,
                           ratio_high=ratio_high, alpha=alpha, baseline_loop=loops[0],
-                          candidate_loop=loops[1])
+                          candidate_loop=loops[1], baseline_merged=merged(base),
+                          candidate_merged=merged(cand))
 
 
 def cell_notes(base, cand, metric):
@@ -522,6 +541,12 @@ def warnings(comparison, resolution_percent=RESOLUTION_PERCENT):
         (side, version), = comparison.legacy.items()
         found.append(f"the {side} is a schema {version} report and the other one is not: "
                      f"the instrument changed between them, so the ratios include its effect")
+    for side in ("baseline", "candidate"):
+        count = sum(1 for c in cells if getattr(c, f"{side}_merged"))
+        if count:
+            found.append(f"{count} of {len(cells)} cells of the {side} merge several "
+                         f"invocations: their samples are the invocations' medians (the "
+                         f"independent units), so n counts invocations, not repetitions")
     for path, name in comparison.duplicates:
         found.append(f"{path}: cell {name} appears more than once; the first is used")
     if not cells:

@@ -625,3 +625,22 @@ def test_pingpong_has_no_acquire_latency_to_compare(pair, run_script, golden):
     # Its wake latencies compare as before, closed-loop on both sides.
     wake = compare_reports(*pair, "wake_p50")
     assert {c.loop for c in wake.cells} == {"closed"}
+
+
+def test_a_merged_cell_is_compared_through_its_invocations_medians(pair):
+    """Repetitions of one process are not independent: a cell merged from
+    several invocations (csync-bench --invocations) gives one sample per
+    invocation, its median, and the warnings say n counts invocations."""
+    baseline, candidate = pair
+    cell = next(c for c in candidate.data["results"] if c["name"] == FUTEX)
+    reps = cell["repetitions"]
+    for i, rep in enumerate(reps):
+        rep["invocation"] = i % 3
+    metric = METRICS["throughput"]
+    expected = [statistics.median(r["throughput_ops_per_s"] for r in reps[k::3]) for k in range(3)]
+    assert samples(cell, metric) == expected
+    futex = by_name(compare_reports(baseline, candidate, "throughput"))[FUTEX]
+    assert (futex.baseline_n, futex.candidate_n) == (9, 3)
+    assert futex.candidate_merged and not futex.baseline_merged
+    text = "\n".join(warnings(compare_reports(baseline, candidate, "throughput")))
+    assert "of the candidate merge several invocations" in text
