@@ -23,6 +23,7 @@ PACKAGES=(
   libbenchmark-dev # csync-micro (harness/micro)
   nlohmann-json3-dev # csync-bench: scenario files and reports
   libcli11-dev     # csync-bench: command line
+  libabsl-dev      # csync-bench: the absl::Mutex peer
   python3-matplotlib # scripts/plot.py (figures from csync-bench reports)
   python3-pytest   # scripts/tests (the report scripts' tests)
   chromium         # scripts/tests/test_page.py: plot.py --html pages in headless Chromium

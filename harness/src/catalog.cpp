@@ -211,6 +211,10 @@ std::vector<strategy_runner> build() {
         return std::nullopt;
       }));
 #endif
+#if CSYNC_BENCH_HAVE_ABSL
+  all.push_back(peer_runner<peers::absl_mutex, absl_kit>(
+      "absl_mutex", [](const cell_params&) { return std::optional<std::string>{}; }));
+#endif
   return all;
 }
 

@@ -14,6 +14,13 @@
 //   futex_spin_then_block    a 32-bit count that is its own futex word: spin
 //                            `spin_polls` CAS attempts, then FUTEX_WAIT; a
 //                            release wakes one sleeper only if one is counted.
+//   absl_mutex               Abseil's absl::Mutex, as its users write a
+//                            semaphore: a count under the mutex and
+//                            Mutex::Await on "enough permits" (the unlock
+//                            re-evaluates waiters' conditions); for the
+//                            condvar workloads, absl::Mutex with absl::CondVar
+//                            (absl_kit). Built where CMake finds Abseil
+//                            (CSYNC_BENCH_HAVE_ABSL; Debian: libabsl-dev).
 // -----------------------------------------------------------------------------
 #pragma once
 
@@ -25,6 +32,10 @@
 
 #include <csync/detail/address_wait.hpp>
 #include <csync/detail/cpu_relax.hpp>
+
+#if CSYNC_BENCH_HAVE_ABSL
+#include <absl/synchronization/mutex.h>
+#endif
 
 namespace csync::bench::peers {
 
@@ -121,6 +132,33 @@ class futex_spin_then_block {
 
   std::atomic<std::uint32_t> count_;
   std::atomic<std::uint32_t> sleepers_{0};
+};
+#endif
+
+#if CSYNC_BENCH_HAVE_ABSL
+class absl_mutex {
+ public:
+  explicit absl_mutex(std::uint64_t permits) : count_(permits) {}
+  void acquire(std::uint64_t n) {
+    absl::MutexLock lock(&mutex_);
+    const auto enough = [&] { return count_ >= n; };  // evaluated holding mutex_
+    mutex_.Await(absl::Condition(&enough));
+    count_ -= n;
+  }
+  bool try_acquire(std::uint64_t n) {
+    absl::MutexLock lock(&mutex_);
+    if (count_ < n) return false;
+    count_ -= n;
+    return true;
+  }
+  void release(std::uint64_t n) {
+    absl::MutexLock lock(&mutex_);  // its unlock wakes a waiter whose condition now holds
+    count_ += n;
+  }
+
+ private:
+  absl::Mutex mutex_;
+  std::uint64_t count_;  // guarded by mutex_
 };
 #endif
 

@@ -1,6 +1,7 @@
 // harness/src/report.cpp -- see report.hpp.
 #include "report.hpp"
 
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +21,10 @@
 #endif
 #include <csync/detail/iocp_probe.hpp>
 #include <csync/runtime/loop.hpp>
+
+#if CSYNC_BENCH_HAVE_ABSL
+#include <absl/base/config.h>  // ABSL_LTS_RELEASE_VERSION
+#endif
 
 #include "metrics.hpp"
 #include "platform.hpp"
@@ -91,6 +96,18 @@ nlohmann::json machine_json() {
           {"libc", or_null(m.libc)},
           {"executable", or_null(m.executable)},
           {"executable_hash", m.executable ? nlohmann::json(file_hash(*m.executable)) : nlohmann::json()}};
+}
+
+/// The libraries the peers come from, with the versions csync-bench was
+/// built against (the C++ library's is `libstdcxx`); null: not built.
+nlohmann::json peer_libraries() {
+#if CSYNC_BENCH_HAVE_ABSL
+  const nlohmann::json absl = std::to_string(ABSL_LTS_RELEASE_VERSION) + "." +
+                              std::to_string(ABSL_LTS_RELEASE_PATCH_LEVEL);
+#else
+  const nlohmann::json absl;  // the absl_mutex peer is not built
+#endif
+  return {{"absl", absl}};
 }
 
 std::string libstdcxx_version() {
@@ -181,6 +198,7 @@ nlohmann::json capture_context() {
                                                                               : nlohmann::json()},
       {"libstdcxx", libstdcxx_version()},
       {"liburing", CSYNC_BENCH_LIBURING_VERSION},
+      {"peer_libraries", peer_libraries()},
       {"details", machine_json()},
       {"date", utc_now()},
       {"load_average", or_null(platform::load_average())},

@@ -42,6 +42,10 @@
 #include <mutex>
 #include <vector>
 
+#if CSYNC_BENCH_HAVE_ABSL
+#include <absl/synchronization/mutex.h>
+#endif
+
 #include <csync/csync.hpp>
 
 #include "workloads.hpp"
@@ -117,6 +121,34 @@ class std_kit : public owning_kit<std::mutex, std::condition_variable> {
   template <class Out>
   void add_stats(Out&) const {}
 };
+
+#if CSYNC_BENCH_HAVE_ABSL
+/// absl::Mutex and absl::CondVar under the names the workloads call
+/// (absl 20220623 has no lower-case lock()/unlock()).
+struct absl_mutex_lockable {
+  absl::Mutex mutex;
+  void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mutex.Lock(); }
+  void unlock() ABSL_UNLOCK_FUNCTION() { mutex.Unlock(); }
+};
+struct absl_condvar {
+  absl::CondVar condvar;
+  void notify_one() { condvar.Signal(); }
+  void notify_all() { condvar.SignalAll(); }
+};
+
+class absl_kit : public owning_kit<absl_mutex_lockable, absl_condvar> {
+ public:
+  static constexpr bool has_coroutines = false;
+
+  template <class Pred>
+  static void wait(condvar_type& cv, mutex_type& m, Pred pred) {
+    while (!pred()) cv.condvar.Wait(&m.mutex);  // the caller holds m, and still does after
+  }
+
+  template <class Out>
+  void add_stats(Out&) const {}
+};
+#endif
 
 // ---- condvar: bounded queue ---------------------------------------------------------
 

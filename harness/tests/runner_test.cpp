@@ -106,7 +106,7 @@ TEST_F(Runner, ReportSchemaIsLocked) {
             (std::set<std::string>{"host", "platform", "emulator", "cpu_model", "cpus_online",
                                    "cpus_allowed", "kernel", "machine", "compiler", "cxx_flags",
                                    "build_type", "csync_git_sha", "csync_git_dirty", "libstdcxx",
-                                   "liburing", "details", "date", "date_end", "load_average",
+                                   "liburing", "peer_libraries", "details", "date", "date_end", "load_average",
                                    "load_average_at_end", "steal_ticks_at_start",
                                    "steal_ticks_at_end", "io_uring", "iocp", "loop_backend",
                                    "timer_cost_ns", "burn_ns_per_iteration",
@@ -301,9 +301,9 @@ TEST_F(Runner, GbenchFormatHasWhatCompareDotPyReads) {
 }
 
 #if !defined(_WIN32)
-TEST_F(Runner, ResumeAfterAKilledRunKeepsFinishedCells) {
+TEST_F(Runner, ResumeAfterAKilledRunKeepsWhatItMeasured) {
   csync::bench::run_options options;
-  options.scenario_path = write_scenario(small_scenario(150, 2));
+  options.scenario_path = write_scenario(small_scenario(150, 3));
   options.seed = 11;
   std::fflush(nullptr);
   const pid_t child = fork();
@@ -313,12 +313,17 @@ TEST_F(Runner, ResumeAfterAKilledRunKeepsFinishedCells) {
     csync::bench::run_scenario(options, err);
     std::_Exit(0);
   }
-  // Kill it once two cells are in the report (each cell takes ~0.3 s).
-  std::size_t finished = 0;
-  for (int i = 0; i < 600 && finished < 2; ++i) {
+  // Kill it once the report holds two cells with repetitions (the report is
+  // written about once a second; each visit takes ~0.3 s).
+  const auto measured = [](const json& report) {
+    std::size_t n = report["results"].size();
+    for (const json& cell : report.value("partial", json::array())) n += !cell["repetitions"].empty();
+    return n;
+  };
+  for (int i = 0; i < 600; ++i) {
     std::this_thread::sleep_for(20ms);
     try {
-      finished = read(report_path())["results"].size();
+      if (measured(read(report_path())) >= 2) break;
     } catch (const std::exception&) {  // not written yet
     }
   }
@@ -326,25 +331,38 @@ TEST_F(Runner, ResumeAfterAKilledRunKeepsFinishedCells) {
   int status = 0;
   waitpid(child, &status, 0);
   const json killed = read(report_path());  // valid JSON: written atomically
-  ASSERT_GE(killed["results"].size(), 2u);
+  ASSERT_GE(measured(killed), 2u);
   ASSERT_FALSE(killed["run"]["complete"].get<bool>()) << "the run finished before the kill";
 
   options.resume = true;
   ASSERT_EQ(run(options), csync::bench::exit_ok) << errors_;
   const json resumed = read(report_path());
   EXPECT_TRUE(resumed["run"]["complete"].get<bool>());
+  EXPECT_FALSE(resumed.contains("partial"));
   std::set<std::string> keys;
   for (const json& cell : resumed["results"]) {
     EXPECT_TRUE(keys.insert(cell["key"].get<std::string>()).second) << "cell run twice";
   }
   EXPECT_EQ(resumed["results"].size(), resumed["run"]["cells"].get<std::size_t>());
+  const auto after_of = [&](const json& before) -> const json* {
+    for (const json& after : resumed["results"]) {
+      if (after["key"] == before["key"]) return &after;
+    }
+    return nullptr;
+  };
   for (const json& before : killed["results"]) {  // finished cells kept as they were
     if (before["status"] != "ok") continue;
-    bool kept = false;
-    for (const json& after : resumed["results"]) {
-      if (after["key"] == before["key"]) kept = after["repetitions"] == before["repetitions"];
+    const json* after = after_of(before);
+    ASSERT_NE(after, nullptr) << before["name"];
+    EXPECT_EQ((*after)["repetitions"], before["repetitions"]) << before["name"];
+  }
+  for (const json& before : killed.value("partial", json::array())) {  // continued, not redone
+    const json* after = after_of(before);
+    ASSERT_NE(after, nullptr) << before["name"];
+    if ((*after)["status"] != "ok") continue;
+    for (std::size_t r = 0; r < before["repetitions"].size(); ++r) {
+      EXPECT_EQ((*after)["repetitions"][r], before["repetitions"][r]) << before["name"] << " " << r;
     }
-    EXPECT_TRUE(kept) << before["name"];
   }
 }
 #endif  // !_WIN32 (fork)
