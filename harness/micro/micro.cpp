@@ -19,6 +19,8 @@
 // -----------------------------------------------------------------------------
 #include <benchmark/benchmark.h>
 
+#include "csync_bench_build_info.hpp"  // generated at build time: CSYNC_BENCH_GIT_SHA, _DIRTY
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -247,4 +249,21 @@ const bool registered = [] {
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// Google Benchmark's context names no commit, compiler or flags: a results
+// file must say which tree and build it measured (results/README.md).
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("csync_git_sha", CSYNC_BENCH_GIT_SHA);
+  benchmark::AddCustomContext("csync_git_dirty", CSYNC_BENCH_GIT_DIRTY);
+#if defined(__clang__)
+  benchmark::AddCustomContext("csync_compiler", std::string("clang ") + __clang_version__);
+#elif defined(__GNUC__)
+  benchmark::AddCustomContext("csync_compiler", std::string("g++ ") + __VERSION__);
+#endif
+  benchmark::AddCustomContext("csync_build_type", CSYNC_MICRO_BUILD_TYPE);
+  benchmark::AddCustomContext("csync_cxx_flags", CSYNC_MICRO_CXX_FLAGS);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

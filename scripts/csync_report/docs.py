@@ -602,12 +602,19 @@ def _micro_short(name):
 
 
 def _micro_aggregates(path, data):
-    """{benchmark: {median, stddev, ..., repetitions}} (ns) of Google Benchmark JSON."""
-    found = defaultdict(dict)
+    """{benchmark: {median, stddev, ..., repetitions, values}} (ns) of Google
+    Benchmark JSON; `values`: the single repetitions where the file keeps
+    them (not written with --benchmark_report_aggregates_only)."""
+    found = defaultdict(lambda: {"values": []})
     for bench in data.get("benchmarks", ()):
-        if bench.get("run_type") != "aggregate" or bench.get("time_unit", "ns") != "ns":
+        if bench.get("time_unit", "ns") != "ns":
             continue
         name = bench.get("run_name") or bench["name"].rsplit("_", 1)[0]
+        if bench.get("run_type") == "iteration":
+            found[name]["values"].append(bench["real_time"])
+            continue
+        if bench.get("run_type") != "aggregate":
+            continue
         found[name][bench.get("aggregate_name")] = bench["real_time"]
         found[name]["repetitions"] = bench.get("repetitions")
     if not found:
@@ -631,24 +638,54 @@ def micro_block(ctx):
 
     scale = MICROSECONDS if spec.unit == "µs" else 1.0
     reference = median(spec.reference)
+    names = (spec.reference, *spec.rows)
+    # Single repetitions kept: each ratio also gets the Hodges-Lehmann
+    # interval over the pairs of repetitions (what csync-bench gives its
+    # ratios to the peers), with its coverage.
+    with_values = all(len(benches[name]["values"]) >= 2 for name in names)
+
+    def ratio_cell(name):
+        text = sig(median(name) / reference)
+        if not with_values or name == spec.reference:
+            return text
+        hl = ratio_interval(benches[spec.reference]["values"], benches[name]["values"])
+        return f"{text} [{sig(hl.low)}, {sig(hl.high)}]"
+
     rows = [[MICRO_LABELS[name], f"{sig(median(name) * scale)} {spec.unit}",
              f"{sig(benches[name].get('stddev', math.nan) * scale)} {spec.unit}",
-             sig(median(name) / reference)]
-            for name in (spec.reference, *spec.rows)]
+             ratio_cell(name)]
+            for name in names]
     context = data.get("context", {})
     load = context.get("load_avg") or []
-    repetitions = {benches[name].get("repetitions") for name in (spec.reference, *spec.rows)}
+    repetitions = {benches[name].get("repetitions") for name in names}
+    if context.get("csync_git_sha"):
+        dirty = {"false": "clean tree", "true": "dirty tree"}.get(
+            str(context.get("csync_git_dirty")), "tree state unknown")
+        build = (f"Build: commit `{context['csync_git_sha'][:12]}` ({dirty}), "
+                 f"{context.get('csync_compiler', 'compiler not recorded')} "
+                 f"{context.get('csync_build_type', '')}; Google Benchmark records no CPU model "
+                 f"or kernel (its own library: a {context.get('library_build_type', '?')} build).")
+    else:
+        build = ("Google Benchmark records no CPU model, kernel or commit (its own library: a "
+                 f"{context.get('library_build_type', '?')} build).")
+    if with_values:
+        coverage = min(ratio_interval(benches[spec.reference]["values"],
+                                      benches[name]["values"]).coverage
+                       for name in spec.rows)
+        intervals = (f"In brackets, the Hodges-Lehmann interval of each ratio over every pair of "
+                     f"repetitions (coverage at least {coverage * 100:.3g} %, from the exact "
+                     f"Mann-Whitney distribution).")
+    else:
+        intervals = ("The file keeps no single repetitions, so there is no interval, and a "
+                     "ratio is a ratio of medians.")
     lines = [f"Generated from {ctx.link(path)} (Google Benchmark JSON, from "
              f"{context.get('date', '?')}, load average {f'{load[0]:.2f}' if load else 'n/a'} at "
              f"the start).",
              f"Machine: host `{context.get('host_name', '?')}`, {context.get('num_cpus', '?')} "
-             f"CPUs at {context.get('mhz_per_cpu', '?')} MHz; Google Benchmark records no CPU "
-             f"model, kernel or commit (its own library: a "
-             f"{context.get('library_build_type', '?')} build).",
+             f"CPUs at {context.get('mhz_per_cpu', '?')} MHz. {build}",
              f"Statistics: {_repetitions_text(repetitions)}; a value is Google Benchmark's "
              f"median of the repetitions (each the mean of its iterations) with their standard "
-             f"deviation. The file keeps no single repetitions, so there is no interval, and a "
-             f"ratio is a ratio of medians.", ""]
+             f"deviation. {intervals}", ""]
     lines += table(["", "median", "stddev", f"ratio to {_micro_short(spec.reference)}"], rows)
     worst = max(spec.target, key=median)
     ratio = median(worst) / reference
