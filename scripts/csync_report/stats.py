@@ -29,6 +29,10 @@
   (Holm, Scand. J. Statist. 6, 1979): controls the probability of any false
   "significant" in the family, with no assumption about how the tests
   depend on each other.
+- `order_statistic_interval`: the median's distribution-free interval from
+  order statistics with its exact coverage, as csync-bench's `aggregates`
+  (the same k: the largest with 1 - 2 P(Binomial(n, 1/2) <= k - 1) at the
+  level).
 - `geometric_mean` and `log_mean_interval`: the average of ratios and a
   Student t interval for it; `t_quantile` (from the regularized incomplete
   beta function) for that interval.
@@ -369,3 +373,31 @@ def _betainc(a, b, x):
         if abs(c * d - 1) < 1e-15:
             break
     return math.exp(log_front) * fraction / a
+
+
+class OrderStatisticInterval(NamedTuple):
+    """[low, high] covers the population median with probability `coverage` (exact)."""
+
+    low: float
+    high: float
+    coverage: float
+
+
+def order_statistic_interval(values, confidence=0.95):
+    """The median's order-statistic interval [x(k), x(n+1-k)] for the largest
+    k whose exact coverage reaches `confidence`, else [min, max] with its
+    lower coverage (csync-bench's `median_interval`)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        raise ValueError("a median interval needs values")
+    if n == 1:
+        return OrderStatisticInterval(ordered[0], ordered[0], 0.0)
+    cdf, total = [], 0
+    for j in range(n + 1):
+        total += math.comb(n, j)
+        cdf.append(total / 2 ** n)
+    k = 1
+    while k < (n + 1) // 2 and 1 - 2 * cdf[k] >= confidence:
+        k += 1
+    return OrderStatisticInterval(ordered[k - 1], ordered[n - k], 1 - 2 * cdf[k - 1])

@@ -327,3 +327,15 @@ def test_log_mean_interval():
     assert log_mean_interval([2.0, 2.0, 2.0]) == (pytest.approx(2.0),) * 3
     with pytest.raises(ValueError):
         log_mean_interval([1.0, 0.0])
+
+
+def test_order_statistic_interval_matches_the_binomial_table():
+    """csync-bench's intervals: n = 5 only [min, max] at 93.75 %, n = 6 the
+    same at 96.875 %, n = 20 [x(6), x(15)] at 95.86 % (k = 6)."""
+    from csync_report.stats import order_statistic_interval as median_interval
+    five = median_interval([5, 1, 4, 2, 3])
+    assert (five.low, five.high) == (1, 5) and five.coverage == pytest.approx(0.9375)
+    assert median_interval(range(6)).coverage == pytest.approx(0.96875)
+    twenty = median_interval(range(1, 21))
+    assert (twenty.low, twenty.high) == (6, 15) and twenty.coverage == pytest.approx(0.9586, abs=1e-4)
+    assert median_interval([7]).coverage == 0.0
