@@ -217,20 +217,24 @@ class Condvar {
 
   /// `co_await cv.async_wait(mutex, pred)` -- see the header comment.
   template <wakeup_strategy M, class Pred>
+  [[nodiscard("nothing waits until the awaitable is co_awaited")]]
   auto async_wait(Mutex<M>& mutex, Pred pred) {
     return wait_awaiter<detail::give_up_on::never, M, Pred>(*this, mutex, std::move(pred));
   }
   template <wakeup_strategy M, class Pred>
+  [[nodiscard("nothing waits until the awaitable is co_awaited")]]
   auto async_wait(Mutex<M>& mutex, Pred pred, std::stop_token stop) {
     return wait_awaiter<detail::give_up_on::stop, M, Pred>(*this, mutex, std::move(pred),
                                                            std::move(stop));
   }
   /// Gives up at a deadline: co_await yields pred()'s value, holding the mutex.
   template <wakeup_strategy M, class Rep, class Period, class Pred>
+  [[nodiscard("nothing waits until the awaitable is co_awaited")]]
   auto async_wait_for(Mutex<M>& mutex, std::chrono::duration<Rep, Period> timeout, Pred pred) {
     return async_wait_until(mutex, std::chrono::steady_clock::now() + timeout, std::move(pred));
   }
   template <wakeup_strategy M, class Clock, class Duration, class Pred>
+  [[nodiscard("nothing waits until the awaitable is co_awaited")]]
   auto async_wait_until(Mutex<M>& mutex, std::chrono::time_point<Clock, Duration> deadline,
                         Pred pred) {
     return wait_awaiter<detail::give_up_on::deadline, M, Pred>(*this, mutex, std::move(pred),

@@ -46,13 +46,16 @@ class Mutex {
   Mutex& operator=(const Mutex&) = delete;
 
   void lock() { sem_.acquire(1); }
+  [[nodiscard("false means the mutex was not locked")]]
   bool try_lock() noexcept { return sem_.try_acquire(1); }
 
   template <class Rep, class Period>
+  [[nodiscard("false means the mutex was not locked")]]
   bool try_lock_for(std::chrono::duration<Rep, Period> timeout) {
     return sem_.try_acquire_for(timeout, 1);
   }
   template <class Clock, class Duration>
+  [[nodiscard("false means the mutex was not locked")]]
   bool try_lock_until(std::chrono::time_point<Clock, Duration> deadline) {
     return sem_.try_acquire_until(deadline, 1);
   }
@@ -63,15 +66,19 @@ class Mutex {
   }
 
   /// `co_await m.async_lock()` resumes, on the coroutine's own loop, owning m.
+  [[nodiscard("nothing is locked until the awaitable is co_awaited")]]
   auto async_lock() { return sem_.async_acquire(1); }
   /// Yields true when locked, false when `stop` was requested first.
+  [[nodiscard("nothing is locked until the awaitable is co_awaited")]]
   auto async_lock(std::stop_token stop) { return sem_.async_acquire(1, std::move(stop)); }
   /// Yields true when locked, false when the deadline passed first.
   template <class Rep, class Period>
+  [[nodiscard("nothing is locked until the awaitable is co_awaited")]]
   auto async_try_lock_for(std::chrono::duration<Rep, Period> timeout) {
     return sem_.async_acquire_for(timeout, 1);
   }
   template <class Clock, class Duration>
+  [[nodiscard("nothing is locked until the awaitable is co_awaited")]]
   auto async_try_lock_until(std::chrono::time_point<Clock, Duration> deadline) {
     return sem_.async_acquire_until(deadline, 1);
   }

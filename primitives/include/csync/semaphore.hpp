@@ -157,6 +157,7 @@ class Semaphore {
 
   /// Takes n permits if available now (and, under fifo, nobody is queued).
   /// false for n > max_permits.
+  [[nodiscard("false means no permits were taken")]]
   bool try_acquire(std::size_t n = 1) noexcept {
     return n <= max_permits && try_take(n, policy_ == fairness::fifo);
   }
@@ -169,11 +170,13 @@ class Semaphore {
   }
 
   template <class Rep, class Period>
+  [[nodiscard("false means no permits were taken")]]
   bool try_acquire_for(std::chrono::duration<Rep, Period> timeout, std::size_t n = 1) {
     return try_acquire_until(std::chrono::steady_clock::now() + timeout, n);
   }
 
   template <class Clock, class Duration>
+  [[nodiscard("false means no permits were taken")]]
   bool try_acquire_until(std::chrono::time_point<Clock, Duration> deadline, std::size_t n = 1) {
     if (try_acquire(checked(n, "acquire of"))) return true;
     return acquire_slow(n, detail::to_steady(deadline));
@@ -237,12 +240,14 @@ class Semaphore {
   /// `co_await sem.async_acquire(n)` resumes, on the awaiting coroutine's own
   /// loop, holding n permits. Every async_acquire throws
   /// std::invalid_argument for n > max_permits, when called.
+  [[nodiscard("nothing is acquired until the awaitable is co_awaited")]]
   auto async_acquire(std::size_t n = 1) {
     return acquire_awaiter<detail::give_up_on::never>(*this, n);
   }
 
   /// As above, but gives up when `stop` is requested: co_await yields true
   /// when the permits were taken, false when cancelled (holding nothing).
+  [[nodiscard("nothing is acquired until the awaitable is co_awaited")]]
   auto async_acquire(std::size_t n, std::stop_token stop) {
     return acquire_awaiter<detail::give_up_on::stop>(*this, n, std::move(stop));
   }
@@ -250,11 +255,13 @@ class Semaphore {
   /// As above, but gives up at a deadline (a timer on the coroutine's loop,
   /// or the strategy's own: uring_futex links an IORING_OP_LINK_TIMEOUT).
   template <class Rep, class Period>
+  [[nodiscard("nothing is acquired until the awaitable is co_awaited")]]
   auto async_acquire_for(std::chrono::duration<Rep, Period> timeout, std::size_t n = 1) {
     return async_acquire_until(std::chrono::steady_clock::now() + timeout, n);
   }
 
   template <class Clock, class Duration>
+  [[nodiscard("nothing is acquired until the awaitable is co_awaited")]]
   auto async_acquire_until(std::chrono::time_point<Clock, Duration> deadline, std::size_t n = 1) {
     return acquire_awaiter<detail::give_up_on::deadline>(*this, n, detail::to_steady(deadline));
   }

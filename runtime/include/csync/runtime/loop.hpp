@@ -589,8 +589,10 @@ class sleep_awaitable {
   Loop* loop_ = nullptr;  ///< set while suspended
 };
 
+[[nodiscard("it does nothing until co_awaited")]]
 inline yield_awaitable yield() noexcept { return {}; }
 
+[[nodiscard("it does nothing until co_awaited")]]
 inline sleep_awaitable sleep_until(std::chrono::steady_clock::time_point t) noexcept {
   return sleep_awaitable(t);
 }
@@ -598,6 +600,7 @@ inline sleep_awaitable sleep_until(std::chrono::steady_clock::time_point t) noex
 /// The deadline is now + `d`, saturated at steady_clock::time_point::max();
 /// a zero or negative `d` behaves like a deadline in the past (the coroutine
 /// still suspends and resumes on the loop's next round).
+[[nodiscard("it does nothing until co_awaited")]]
 inline sleep_awaitable sleep_for(std::chrono::nanoseconds d) noexcept {
   using clock = std::chrono::steady_clock;
   const clock::time_point now = clock::now();

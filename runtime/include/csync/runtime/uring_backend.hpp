@@ -561,6 +561,7 @@ class uring_submit_awaitable {
 
 template <class Prep>
   requires std::invocable<std::decay_t<Prep>&, io_uring_sqe*>
+[[nodiscard("nothing is submitted until co_awaited")]]
 uring_submit_awaitable<std::decay_t<Prep>> uring_submit(Prep&& prep) {
   return uring_submit_awaitable<std::decay_t<Prep>>(std::forward<Prep>(prep));
 }
