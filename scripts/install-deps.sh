@@ -24,6 +24,7 @@ PACKAGES=(
   nlohmann-json3-dev # csync-bench: scenario files and reports
   libcli11-dev     # csync-bench: command line
   libabsl-dev      # csync-bench: the absl::Mutex peer
+  libboost-fiber-dev # csync-bench: the Boost.Fiber peer of the coroutine cells
   python3-matplotlib # scripts/plot.py (figures from csync-bench reports)
   python3-pytest   # scripts/tests (the report scripts' tests)
   chromium         # scripts/tests/test_page.py: plot.py --html pages in headless Chromium

@@ -12,6 +12,7 @@
 #include <csync/strategies/uring_futex.hpp>
 
 #include "peers.hpp"
+#include "peers_fiber.hpp"
 #include "workloads_condvar.hpp"
 #include "workloads_io.hpp"
 
@@ -19,11 +20,14 @@ namespace csync::bench {
 namespace {
 
 /// Runs the cell's workload with the semaphores made (and owned) by
-/// `make_sem` and the mutexes and condition variables of `kit`. Peers have
-/// no coroutine API: Coroutines is false for them and they run threads only.
-template <class Sem, class Kit, bool Coroutines, class MakeSem>
+/// `make_sem` and the mutexes and condition variables of `kit`. Coroutine
+/// cells use `CoroutinePolicy`: waiting::suspending for csync (its async
+/// API on loops), waiting::on_fibers for the fiber peer; the thread peers
+/// have none (void) and run thread cells only.
+template <class Sem, class Kit, class CoroutinePolicy, class MakeSem>
 repetition_data run_workload(MakeSem& make_sem, Kit& kit, const cell_params& p,
                              const run_control& ctl) {
+  constexpr bool Coroutines = std::is_same_v<CoroutinePolicy, waiting::suspending>;
   auto with_policy = [&]<class W>(W) -> repetition_data {
     switch (p.workload) {
       case workload_kind::semaphore: return semaphore_workload<W>(*make_sem(p.permits), p, ctl);
@@ -39,8 +43,8 @@ repetition_data run_workload(MakeSem& make_sem, Kit& kit, const cell_params& p,
     throw std::logic_error("csync-bench: workload " + std::string(to_string(p.workload)) +
                            " reached a strategy that does not support it");
   };
-  if constexpr (Coroutines) {
-    if (p.waiters == waiter_kind::coroutines) return with_policy(waiting::suspending{});
+  if constexpr (!std::is_void_v<CoroutinePolicy>) {
+    if (p.waiters == waiter_kind::coroutines) return with_policy(CoroutinePolicy{});
   }
   return with_policy(waiting::blocking{});
 }
@@ -64,7 +68,7 @@ repetition_result run_csync(const cell_params& p, const run_control& ctl) {
   };
   csync_kit<S> kit(policy, options);
   repetition_result result;
-  result.data = run_workload<Sem, csync_kit<S>, true>(make_sem, kit, p, ctl);
+  result.data = run_workload<Sem, csync_kit<S>, waiting::suspending>(make_sem, kit, p, ctl);
   if constexpr (!std::is_same_v<std::remove_cvref_t<decltype(std::declval<S&>().stats())>,
                                  csync::no_stats>) {
     strategy_counts counts;
@@ -162,10 +166,61 @@ strategy_runner peer_runner(std::string name,
     using kit_type = std::conditional_t<std::is_void_v<Kit>, std_kit, Kit>;  // unused if void
     kit_type kit;
     repetition_result result;  // no statistics hook: counts stay nullopt
-    result.data = run_workload<Peer, kit_type, false>(make_sem, kit, p, ctl);
+    result.data = run_workload<Peer, kit_type, void>(make_sem, kit, p, ctl);
     return result;
   };
   return r;
+}
+
+/// A peer this build cannot run (a library missing, or a sanitizer build
+/// it is invisible to): listed, so that scenarios naming it load and its
+/// cells report it "unavailable" with `reason` (CMake's).
+[[maybe_unused]] strategy_runner unavailable_peer_runner(
+    std::string name, std::string reason, std::function<bool(workload_kind, waiter_kind)> supports) {
+  strategy_runner r;
+  r.name = std::move(name);
+  r.is_peer = true;
+  r.unavailable_reason = std::move(reason);
+  r.supports = std::move(supports);
+  r.refuses = [](const cell_params&) { return std::optional<std::string>{}; };
+  r.run = [name = r.name](const cell_params&, const run_control&) -> repetition_result {
+    throw std::logic_error("csync-bench: peer " + name + " is not built here");
+  };
+  return r;
+}
+
+bool runs_coroutine_cells(workload_kind w, waiter_kind k) {
+  return k == waiter_kind::coroutines && w != workload_kind::mixed_io;
+}
+
+/// The userspace-task peer of the coroutine cells (peers_fiber.hpp): tasks
+/// are Boost.Fiber fibers on `loops` threads.
+strategy_runner fiber_peer_runner() {
+#if CSYNC_BENCH_HAVE_BOOST_FIBER
+  strategy_runner r;
+  r.name = "boost_fiber";
+  r.is_peer = true;
+  r.supports = runs_coroutine_cells;
+  r.refuses = [](const cell_params&) { return std::optional<std::string>{}; };
+  r.run = [](const cell_params& p, const run_control& ctl) {
+    using Sem = peers::boost_fiber_semaphore;
+    std::vector<std::unique_ptr<Sem>> made;
+    auto make_sem = [&](std::uint64_t permits) {
+      made.push_back(std::make_unique<Sem>(permits));
+      return made.back().get();
+    };
+    fiber_kit kit;
+    run_control on_fibers = ctl;
+    on_fibers.run_as_fibers = &run_as_fibers;
+    repetition_result result;  // no statistics hook: counts stay nullopt
+    result.data = run_workload<Sem, fiber_kit, waiting::on_fibers>(make_sem, kit, p, on_fibers);
+    return result;
+  };
+  return r;
+#else
+  return unavailable_peer_runner("boost_fiber", CSYNC_BENCH_BOOST_FIBER_UNAVAILABLE,
+                                 runs_coroutine_cells);
+#endif
 }
 
 std::vector<strategy_runner> build() {
@@ -214,7 +269,14 @@ std::vector<strategy_runner> build() {
 #if CSYNC_BENCH_HAVE_ABSL
   all.push_back(peer_runner<peers::absl_mutex, absl_kit>(
       "absl_mutex", [](const cell_params&) { return std::optional<std::string>{}; }));
+#else
+  all.push_back(unavailable_peer_runner("absl_mutex", CSYNC_BENCH_ABSL_UNAVAILABLE,
+                                        [](workload_kind w, waiter_kind k) {
+                                          return k == waiter_kind::threads &&
+                                                 w != workload_kind::mixed_io;
+                                        }));
 #endif
+  all.push_back(fiber_peer_runner());
   return all;
 }
 

@@ -25,6 +25,9 @@
 #if CSYNC_BENCH_HAVE_ABSL
 #include <absl/base/config.h>  // ABSL_LTS_RELEASE_VERSION
 #endif
+#if CSYNC_BENCH_HAVE_BOOST_FIBER
+#include <boost/version.hpp>  // BOOST_VERSION
+#endif
 
 #include "metrics.hpp"
 #include "platform.hpp"
@@ -107,7 +110,14 @@ nlohmann::json peer_libraries() {
 #else
   const nlohmann::json absl;  // the absl_mutex peer is not built
 #endif
-  return {{"absl", absl}};
+#if CSYNC_BENCH_HAVE_BOOST_FIBER
+  const nlohmann::json boost = std::to_string(BOOST_VERSION / 100000) + "." +
+                               std::to_string(BOOST_VERSION / 100 % 1000) + "." +
+                               std::to_string(BOOST_VERSION % 100);
+#else
+  const nlohmann::json boost;  // the boost_fiber peer is not built
+#endif
+  return {{"absl", absl}, {"boost", boost}};
 }
 
 std::string libstdcxx_version() {

@@ -84,6 +84,9 @@ struct run_control {
   std::uint64_t seed = 0;           ///< of the samplers and the arrival schedules
   const std::atomic<bool>* interrupted = nullptr;  ///< SIGINT: end the run early
   std::vector<int> cpus;  ///< pin worker thread i to cpus[i % size]; empty: no pinning
+  /// Coroutine cells of a fiber peer (peers_fiber.hpp): each loop's thread
+  /// runs its tasks' bodies as fibers with this, instead of a csync Loop.
+  std::function<void(std::vector<std::function<void()>>&)> run_as_fibers;
 
   bool times_operations() const noexcept { return mode == run_mode::latency; }
   bool checks_exclusion() const noexcept { return mode == run_mode::diagnostic; }
@@ -615,7 +618,9 @@ inline std::size_t os_threads_for(std::size_t workers, const cell_params& p) {
 /// Starts `slots.size()` workers, `make_task(i)` each: as threads (p.waiters
 /// == threads, each driving its task) or as tasks on p.loops loops (task i
 /// on loop i % loops, one thread per loop; `threads` holds one slot per OS
-/// thread). Times the run (run_threads).
+/// thread) -- or, for a fiber peer (ctl.run_as_fibers), as fibers on those
+/// threads, driven as thread waiters drive theirs. Times the run
+/// (run_threads).
 template <class MakeTask>
 repetition_data run_workers(const cell_params& p, const run_control& ctl,
                             detail::shared_state& shared, std::vector<detail::worker_slot>& slots,
@@ -623,8 +628,9 @@ repetition_data run_workers(const cell_params& p, const run_control& ctl,
   repetition_data out;
   const std::size_t workers = slots.size();
   const bool thread_waiters = p.waiters == waiter_kind::threads;
+  const bool fibers = !thread_waiters && ctl.run_as_fibers;
   std::vector<std::unique_ptr<csync::runtime::Loop>> loops;
-  if (!thread_waiters) {
+  if (!thread_waiters && !fibers) {
     for (std::size_t l = 0; l < threads.size(); ++l) {
       loops.push_back(std::make_unique<csync::runtime::Loop>());
     }
@@ -633,6 +639,12 @@ repetition_data run_workers(const cell_params& p, const run_control& ctl,
   out.elapsed_s = detail::run_threads(threads.size(), shared, ctl, out, slots, [&](std::size_t i) {
     if (thread_waiters) {
       detail::drive(make_task(i));
+    } else if (fibers) {  // task t on thread t % threads, as a loop would hold it
+      std::vector<std::function<void()>> bodies;
+      for (std::size_t t = i; t < workers; t += threads.size()) {
+        bodies.emplace_back([&make_task, t] { detail::drive(make_task(t)); });
+      }
+      ctl.run_as_fibers(bodies);
     } else {
       loops[i]->run();
     }

@@ -120,6 +120,9 @@ TEST_F(Runner, ReportSchemaIsLocked) {
   EXPECT_EQ(report["context"]["platform"], csync::bench::platform::name());
   EXPECT_EQ(keys_of(report["context"]["iocp"]),
             (std::set<std::string>{"port", "wait_completion_packet"}));
+  EXPECT_EQ(keys_of(report["context"]["peer_libraries"]), (std::set<std::string>{"absl", "boost"}));
+  EXPECT_EQ(report["context"]["peer_libraries"]["absl"].is_string(), CSYNC_BENCH_HAVE_ABSL == 1);
+  EXPECT_EQ(report["context"]["peer_libraries"]["boost"].is_string(), CSYNC_BENCH_HAVE_BOOST_FIBER == 1);
 #if defined(_WIN32)
   // Under Wine the report must say so: its numbers are not Windows numbers.
   if (csync::detail::wine_version() != nullptr) {

@@ -39,7 +39,8 @@ CSYNC_STRATEGIES = (
 QUEUE_STRATEGIES = frozenset({"mutex_queue", "atomic_waker", "intrusive_list", "iocp"})
 # The reference peers in catalog order (docs/peers.md): order and shade in
 # plots and tables only; whether a strategy is a peer comes from its cells.
-KNOWN_PEERS = ("std_counting_semaphore", "std_mutex_condvar", "futex_spin_then_block", "absl_mutex")
+KNOWN_PEERS = ("std_counting_semaphore", "std_mutex_condvar", "futex_spin_then_block", "absl_mutex",
+               "boost_fiber")
 
 # Aggregates that are latencies and so carry `below_timer_floor`.
 LATENCY_AGGREGATES = ("acquire_p50", "acquire_p99", "acquire_p999", "wake_p50", "wake_p99",
