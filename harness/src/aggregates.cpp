@@ -93,6 +93,9 @@ const std::vector<metric>& metrics() {
 
 const ptr throughput_at("/throughput_ops_per_s");
 
+/// The least coverage of the overhead's interval on which a verdict is given.
+constexpr double minimum_verdict_coverage = 0.75;
+
 }  // namespace
 
 namespace {
@@ -138,8 +141,12 @@ nlohmann::json overhead_json(const nlohmann::json& reps, bool open_loop) {
   const nlohmann::json fraction = metric_json(groups, "ratio");
   const double low = fraction["ci_low"].get<double>(), high = fraction["ci_high"].get<double>();
   // The verdict needs the interval, not the median: between-run noise alone
-  // moves single pairs by far more than the limit.
+  // moves single pairs by far more than the limit. And an interval of 2
+  // repetitions or invocations (coverage 50 %) settles nothing: a verdict
+  // needs at least 75 % (3 of them; its coverage is beside it in the report).
+  const bool weak = fraction["ci_coverage"].get<double>() < minimum_verdict_coverage;
   const std::string verdict = open_loop ? "not applicable"
+                              : weak    ? "unresolved"
                               : low > overhead_limit   ? "above limit"
                               : high <= overhead_limit ? "within limit"
                                                        : "unresolved";

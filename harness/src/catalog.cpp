@@ -211,7 +211,7 @@ strategy_runner fiber_peer_runner() {
     };
     fiber_kit kit;
     run_control on_fibers = ctl;
-    on_fibers.run_as_fibers = &run_as_fibers;
+    on_fibers.launch_fibers = &launch_fibers;
     repetition_result result;  // no statistics hook: counts stay nullopt
     result.data = run_workload<Sem, fiber_kit, waiting::on_fibers>(make_sem, kit, p, on_fibers);
     return result;

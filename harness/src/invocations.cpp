@@ -2,11 +2,13 @@
 #include "invocations.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <ostream>
 #include <random>
 #include <stdexcept>
+#include <thread>
 
 #include "aggregates.hpp"
 #include "platform.hpp"
@@ -41,12 +43,13 @@ nlohmann::json combined_diagnostic(const std::vector<const nlohmann::json*>& ent
   return out;
 }
 
-/// One cell measured by every invocation: entries[k] is invocation k's.
+/// One cell measured by every invocation: entries[k] is invocation k + 1's
+/// (invocations are numbered from 1, as their reports' file names).
 nlohmann::json merge_cell(const std::vector<const nlohmann::json*>& entries) {
   for (std::size_t k = 0; k < entries.size(); ++k) {
     if ((*entries[k])["status"] == "failed") {
       nlohmann::json failed = *entries[k];
-      failed["invocation"] = k;
+      failed["invocation"] = k + 1;
       return failed;
     }
   }
@@ -64,7 +67,7 @@ nlohmann::json merge_cell(const std::vector<const nlohmann::json*>& entries) {
                                std::to_string(k + 1) + " but ok in the first");
     }
     for (nlohmann::json rep : e["repetitions"]) {
-      rep["invocation"] = k;
+      rep["invocation"] = k + 1;
       reps.push_back(std::move(rep));
     }
     histograms.add_entry(e);
@@ -105,13 +108,53 @@ std::vector<std::string> child_command(const std::string& executable, const run_
   if (options.repetitions) argv.insert(argv.end(), {"--repetitions", std::to_string(*options.repetitions)});
   if (options.quick) argv.push_back("--quick");
   if (options.smoke) argv.push_back("--smoke");
+  if (options.reference) argv.insert(argv.end(), {"--reference", "--max-load", std::to_string(options.max_load)});
   if (resume) argv.push_back("--resume");
   return argv;
 }
 
-/// What this process would record about itself, for mixing_refusal.
+/// What this run would record about itself, for mixing_refusal and for
+/// keeping an invocation report --resume found complete.
 nlohmann::json this_build(const run_options& options) {
-  return {{"context", capture_context()}, {"run", {{"quick", options.quick}, {"smoke", options.smoke}}}};
+  return {{"context", capture_context()},
+          {"run",
+           {{"quick", options.quick},
+            {"smoke", options.smoke},
+            {"reference", options.reference},
+            {"repetitions_override",
+             options.repetitions ? nlohmann::json(*options.repetitions) : nlohmann::json()},
+            {"strategies_filter", options.strategies}}}};
+}
+
+/// Why an existing invocation report cannot be kept or resumed for this
+/// run ("" if it can): another binary or machine, or other settings.
+std::string part_refusal(const nlohmann::json& part, const nlohmann::json& build) {
+  if (const std::string why = mixing_refusal(part, build); !why.empty()) return why;
+  for (const char* key : {"reference", "repetitions_override", "strategies_filter"}) {
+    const nlohmann::json was = part["run"].value(key, nlohmann::json());
+    if (was != build["run"][key]) {
+      return std::string(key) + " " + was.dump() + ", this run has " + build["run"][key].dump();
+    }
+  }
+  return "";
+}
+
+/// --reference: before each invocation, wait until the machine is idle
+/// again (the previous invocation's load takes minutes to decay). false:
+/// interrupted.
+bool wait_for_idle(double max_load, std::uint32_t k, std::ostream& err) {
+  bool said = false;
+  for (;;) {
+    const nlohmann::json load = load_average();
+    if (!load.is_array() || load[0].get<double>() <= max_load) return true;
+    if (interrupt_requested.load()) return false;
+    if (!said) {
+      err << "csync-bench: invocation " << k << ": waiting for the 1-minute load average "
+          << load[0].dump() << " to fall to --max-load " << max_load << "\n";
+      said = true;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+  }
 }
 
 }  // namespace
@@ -146,6 +189,13 @@ nlohmann::json merge_invocations(const std::vector<nlohmann::json>& parts) {
   std::vector<std::map<std::string, const nlohmann::json*>> by_key(parts.size());
   for (std::size_t k = 0; k < parts.size(); ++k) {
     for (const nlohmann::json& cell : parts[k]["results"]) by_key[k][cell["key"].get<std::string>()] = &cell;
+  }
+  for (std::size_t k = 1; k < parts.size(); ++k) {
+    if (by_key[k].size() != by_key[0].size()) {
+      throw std::runtime_error("invocation " + std::to_string(k + 1) + " has " +
+                               std::to_string(by_key[k].size()) + " cells, invocation 1 has " +
+                               std::to_string(by_key[0].size()));
+    }
   }
   merged["results"] = nlohmann::json::array();
   for (const nlohmann::json& cell : first["results"]) {
@@ -184,25 +234,39 @@ int run_invocations(const run_options& options, std::ostream& err) {
   std::vector<nlohmann::json> parts;
   for (std::uint32_t k = 1; k <= options.invocations; ++k) {
     const std::string part = invocation_report_path(options.output_path, k);
-    const std::uint64_t part_seed = invocation_seed(seed, k);
+    std::uint64_t part_seed = invocation_seed(seed, k);
     bool resume = false;
     if (options.resume && std::filesystem::exists(part)) {
+      nlohmann::json previous;
       try {
-        const nlohmann::json previous = read_report(part);
-        resume = !previous["run"].value("complete", false) || !mixing_refusal(previous, build).empty();
-        if (!resume) {
-          err << "csync-bench: invocation " << k << "/" << options.invocations << ": " << part
-              << " is complete; kept\n";
-        }
+        previous = read_report(part);
       } catch (const std::exception& e) {
         err << "csync-bench: --resume: " << e.what() << "\n";
         return exit_bad_input;
       }
-      if (!resume) {
-        parts.push_back(read_report(part));
-        runs.push_back({{"invocation", k}, {"report", part}, {"seed", parts.back()["run"]["seed"]}, {"kept", true}});
+      if (const std::string why = part_refusal(previous, build); !why.empty()) {
+        err << "csync-bench: --resume: " << part << " was measured with " << why
+            << "; write to another report instead\n";
+        return exit_bad_input;
+      }
+      if (previous["run"].value("complete", false)) {
+        err << "csync-bench: invocation " << k << "/" << options.invocations << ": " << part
+            << " is complete; kept\n";
+        runs.push_back({{"invocation", k}, {"report", part}, {"seed", previous["run"]["seed"]},
+                        {"kept", true}, {"load_average_at_start", previous["context"]["load_average"]}});
+        parts.push_back(std::move(previous));
         continue;
       }
+      // Continued with the seed it was started with, so that its samplers
+      // and arrival schedules go on as they began.
+      part_seed = previous["run"]["seed"].get<std::uint64_t>();
+      resume = true;
+    } else {
+      std::filesystem::remove(part);  // a stale report must never pass for this invocation's
+    }
+    if (options.reference && !wait_for_idle(options.max_load, k, err)) {
+      err << "csync-bench: interrupted before invocation " << k << "; run again with --resume\n";
+      return exit_interrupted;
     }
     err << "csync-bench: invocation " << k << "/" << options.invocations << " -> " << part << "\n";
     std::string error;
@@ -232,7 +296,8 @@ int run_invocations(const run_options& options, std::ostream& err) {
       err << "csync-bench: " << e.what() << "\n";
       return exit_failure;
     }
-    runs.push_back({{"invocation", k}, {"report", part}, {"seed", part_seed}, {"exit_status", rc}});
+    runs.push_back({{"invocation", k}, {"report", part}, {"seed", part_seed}, {"exit_status", rc},
+                    {"load_average_at_start", parts.back()["context"]["load_average"]}});
   }
   try {
     nlohmann::json merged = merge_invocations(parts);

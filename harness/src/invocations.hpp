@@ -8,8 +8,8 @@
 // its threads -- so a run in one process shows less variation than a
 // reader who runs it again will see (Kalibera & Jones, "Rigorous
 // benchmarking in reasonable time"). The merged report keeps every
-// repetition, tagged with its invocation, and its intervals resample
-// invocations first (aggregates.hpp).
+// repetition, tagged with its invocation, and summarizes each cell over the
+// invocations' medians, the independent units (aggregates.hpp).
 // -----------------------------------------------------------------------------
 #pragma once
 
@@ -36,7 +36,7 @@ std::string invocation_report_path(const std::string& output, std::uint32_t k);
 /// One report of complete invocation reports of the same scenario made by
 /// the same binary (throws std::runtime_error naming what differs): the
 /// first one's context, scenario and exclusions; per cell, every
-/// invocation's repetitions tagged `invocation` (0-based), aggregates and
+/// invocation's repetitions tagged `invocation` (from 1), aggregates and
 /// peer ratios over all of them (aggregates.hpp), the latency histograms
 /// summed, and the diagnostic runs combined. A cell that failed in any
 /// invocation is that failed entry (`invocation` says which).

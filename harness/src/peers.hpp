@@ -136,9 +136,21 @@ class futex_spin_then_block {
 #endif
 
 #if CSYNC_BENCH_HAVE_ABSL
+/// absl::Mutex as production code runs it: Abseil enables its deadlock
+/// detector (a global lock-order graph updated on every Lock) when the
+/// library itself was built without NDEBUG, which a distribution's build
+/// may be. Switched off once, before the first peer mutex exists.
+inline void absl_as_in_production() {
+  static const bool done = [] {
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+    return true;
+  }();
+  (void)done;
+}
+
 class absl_mutex {
  public:
-  explicit absl_mutex(std::uint64_t permits) : count_(permits) {}
+  explicit absl_mutex(std::uint64_t permits) : count_(permits) { absl_as_in_production(); }
   void acquire(std::uint64_t n) {
     absl::MutexLock lock(&mutex_);
     const auto enough = [&] { return count_ >= n; };  // evaluated holding mutex_

@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -117,13 +118,18 @@ struct on_fibers : blocking {
 
 }  // namespace waiting
 
-/// run_control::run_as_fibers for the peer: the calling thread runs `bodies`
-/// as fibers of its own round-robin scheduler and returns once all ended.
-inline void run_as_fibers(std::vector<std::function<void()>>& bodies) {
-  std::vector<boost::fibers::fiber> fibers;
-  fibers.reserve(bodies.size());
-  for (auto& body : bodies) fibers.emplace_back(boost::fibers::launch::post, std::ref(body));
-  for (auto& f : fibers) f.join();
+/// run_control::launch_fibers for the peer: makes `bodies` fibers of the
+/// calling thread's round-robin scheduler, posted but not running (the
+/// thread goes on to the start line, which blocks the thread, not a fiber),
+/// and returns what runs them: joining them all, on the same thread.
+inline std::function<void()> launch_fibers(std::vector<std::function<void()>> bodies) {
+  auto owned = std::make_shared<std::vector<std::function<void()>>>(std::move(bodies));
+  auto fibers = std::make_shared<std::vector<boost::fibers::fiber>>();
+  fibers->reserve(owned->size());
+  for (auto& body : *owned) fibers->emplace_back(boost::fibers::launch::post, std::ref(body));
+  return [owned, fibers] {
+    for (auto& f : *fibers) f.join();
+  };
 }
 
 }  // namespace csync::bench

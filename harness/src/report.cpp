@@ -244,7 +244,7 @@ std::string mixing_refusal(const nlohmann::json& previous, const nlohmann::json&
       "/context/host",          "/context/kernel",          "/context/loop_backend",
       "/context/csync_git_sha", "/context/csync_git_dirty", "/context/compiler",
       "/context/cxx_flags",     "/context/build_type",      "/context/details/executable_hash",
-      "/run/quick",             "/run/smoke"};
+      "/run/quick",             "/run/smoke",               "/run/reference"};
   for (const char* where : must_match) {
     const nlohmann::json::json_pointer at(where);
     const nlohmann::json was = previous.contains(at) ? previous[at] : nlohmann::json();

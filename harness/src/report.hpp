@@ -53,7 +53,8 @@ nlohmann::json read_report(const std::string& path);
 /// (--resume, merging invocations): "" when they may; else which setting
 /// differs, as "KEY X, this run has Y". Cells measured on another machine,
 /// kernel or loop backend, by another binary (commit, tree, compiler,
-/// flags, build type, executable) or with other --quick/--smoke caps differ.
+/// flags, build type, executable), with other --quick/--smoke caps or not
+/// both --reference runs differ.
 std::string mixing_refusal(const nlohmann::json& previous, const nlohmann::json& current);
 
 /// Google Benchmark's JSON format (one "iteration" run per repetition,

@@ -85,8 +85,9 @@ struct run_control {
   const std::atomic<bool>* interrupted = nullptr;  ///< SIGINT: end the run early
   std::vector<int> cpus;  ///< pin worker thread i to cpus[i % size]; empty: no pinning
   /// Coroutine cells of a fiber peer (peers_fiber.hpp): each loop's thread
-  /// runs its tasks' bodies as fibers with this, instead of a csync Loop.
-  std::function<void(std::vector<std::function<void()>>&)> run_as_fibers;
+  /// makes its tasks' bodies fibers with this, before the start line (they
+  /// run only once it calls the join it gets back), instead of a csync Loop.
+  std::function<std::function<void()>(std::vector<std::function<void()>>)> launch_fibers;
 
   bool times_operations() const noexcept { return mode == run_mode::latency; }
   bool checks_exclusion() const noexcept { return mode == run_mode::diagnostic; }
@@ -350,7 +351,8 @@ class stall_monitor {
   std::vector<std::uint64_t> seen_, since_;
 };
 
-/// Runs `body(i)` on `n` threads started together; times the run: for a timed
+/// Runs `body(i)` on `n` threads started together (each first runs
+/// `before_start(i)`, if given, outside the window); times the run: for a timed
 /// run the controller polls the workers' progress (stall_monitor) for
 /// `duration_ns` (or until interrupted) and raises stop; otherwise the run
 /// ends when every thread finished. The workers' CPU and switches are read at
@@ -360,7 +362,8 @@ class stall_monitor {
 /// returns (counted runs).
 template <class Body>
 double run_threads(std::size_t n, shared_state& shared, const run_control& ctl,
-                   repetition_data& out, std::vector<worker_slot>& slots, Body body) {
+                   repetition_data& out, std::vector<worker_slot>& slots, Body body,
+                   const std::function<void(std::size_t)>& before_start = {}) {
   start_gate start(n);
   std::vector<platform::thread_meter> meters(n);
   window_edge at_start{std::vector<std::uint64_t>(n), std::vector<platform::thread_times>(n)};
@@ -371,6 +374,7 @@ double run_threads(std::size_t n, shared_state& shared, const run_control& ctl,
     threads.emplace_back([&, i] {
       if (!ctl.cpus.empty()) pin_current_thread(ctl.cpus[i % ctl.cpus.size()]);
       meters[i] = platform::thread_meter::of_current_thread();  // published by the gate's mutex
+      if (before_start) before_start(i);  // outside the window
       start.wait_for_opening();
       body(i);
       if (!ctl.timed()) {
@@ -628,7 +632,8 @@ repetition_data run_workers(const cell_params& p, const run_control& ctl,
   repetition_data out;
   const std::size_t workers = slots.size();
   const bool thread_waiters = p.waiters == waiter_kind::threads;
-  const bool fibers = !thread_waiters && ctl.run_as_fibers;
+  const bool fibers = !thread_waiters && ctl.launch_fibers;
+  std::vector<std::function<void()>> join_fibers(fibers ? threads.size() : 0);
   std::vector<std::unique_ptr<csync::runtime::Loop>> loops;
   if (!thread_waiters && !fibers) {
     for (std::size_t l = 0; l < threads.size(); ++l) {
@@ -636,19 +641,28 @@ repetition_data run_workers(const cell_params& p, const run_control& ctl,
     }
     for (std::size_t t = 0; t < workers; ++t) loops[t % loops.size()]->spawn(make_task(t));
   }
-  out.elapsed_s = detail::run_threads(threads.size(), shared, ctl, out, slots, [&](std::size_t i) {
-    if (thread_waiters) {
-      detail::drive(make_task(i));
-    } else if (fibers) {  // task t on thread t % threads, as a loop would hold it
-      std::vector<std::function<void()>> bodies;
-      for (std::size_t t = i; t < workers; t += threads.size()) {
-        bodies.emplace_back([&make_task, t] { detail::drive(make_task(t)); });
-      }
-      ctl.run_as_fibers(bodies);
-    } else {
-      loops[i]->run();
+  // Fibers are made on their own thread before the start line (their
+  // stacks allocated, not yet running), as a Loop's tasks are spawned
+  // before it: task t on thread t % threads, as a loop would hold it.
+  const auto make_fibers = [&](std::size_t i) {
+    std::vector<std::function<void()>> bodies;
+    for (std::size_t t = i; t < workers; t += threads.size()) {
+      bodies.emplace_back([&make_task, t] { detail::drive(make_task(t)); });
     }
-  });
+    join_fibers[i] = ctl.launch_fibers(std::move(bodies));
+  };
+  out.elapsed_s = detail::run_threads(
+      threads.size(), shared, ctl, out, slots,
+      [&](std::size_t i) {
+        if (thread_waiters) {
+          detail::drive(make_task(i));
+        } else if (fibers) {
+          join_fibers[i]();
+        } else {
+          loops[i]->run();
+        }
+      },
+      fibers ? std::function<void(std::size_t)>(make_fibers) : std::function<void(std::size_t)>());
   detail::collect(out, slots, threads, ctl);
   out.max_holders = shared.max_holders.load();
   out.violations = shared.violations.load();

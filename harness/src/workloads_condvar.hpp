@@ -44,6 +44,8 @@
 
 #if CSYNC_BENCH_HAVE_ABSL
 #include <absl/synchronization/mutex.h>
+
+#include "peers.hpp"  // absl_as_in_production
 #endif
 
 #include <csync/csync.hpp>
@@ -126,6 +128,7 @@ class std_kit : public owning_kit<std::mutex, std::condition_variable> {
 /// absl::Mutex and absl::CondVar under the names the workloads call
 /// (absl 20220623 has no lower-case lock()/unlock()).
 struct absl_mutex_lockable {
+  absl_mutex_lockable() { peers::absl_as_in_production(); }
   absl::Mutex mutex;
   void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mutex.Lock(); }
   void unlock() ABSL_UNLOCK_FUNCTION() { mutex.Unlock(); }

@@ -32,7 +32,7 @@ foreach(i RANGE ${last})
   string(JSON repetitions LENGTH "${report}" results ${i} repetitions)
   string(JSON second GET "${report}" results ${i} repetitions 1 invocation)
   string(JSON method GET "${report}" results ${i} aggregates throughput ci_method)
-  if(NOT repetitions EQUAL 2 OR NOT second EQUAL 1 OR
+  if(NOT repetitions EQUAL 2 OR NOT second EQUAL 2 OR
      NOT method STREQUAL "order_statistics_of_invocation_medians")
     string(JSON name GET "${report}" results ${i} name)
     message(FATAL_ERROR "${name}: ${repetitions} repetitions, the second from invocation "
@@ -44,3 +44,20 @@ if(checked EQUAL 0)
   message(FATAL_ERROR "no ok cell in the merged report")
 endif()
 message(STATUS "${checked} merged cells checked")
+
+# --resume keeps complete invocation reports made with the same settings...
+execute_process(COMMAND "${BENCH}" run "${SCENARIO}" --smoke --seed 1 --invocations 2 -o "${OUT}" --resume
+                RESULT_VARIABLE rc ERROR_VARIABLE stderr)
+string(REGEX MATCHALL "is complete" kept "${stderr}")  # not "; kept": a CMake list separator
+list(LENGTH kept kept_count)
+if(NOT rc EQUAL 0 OR NOT kept_count EQUAL 2)
+  message(FATAL_ERROR "--resume of two complete invocations: status ${rc}, ${kept_count} kept:\n${stderr}")
+endif()
+# ... and refuses them for other settings, naming the setting.
+execute_process(COMMAND "${BENCH}" run "${SCENARIO}" --smoke --seed 1 --invocations 2 -o "${OUT}" --resume
+                        --strategies futex
+                RESULT_VARIABLE rc ERROR_VARIABLE stderr)
+if(NOT rc EQUAL 2 OR NOT stderr MATCHES "strategies_filter")
+  message(FATAL_ERROR "--resume with other --strategies: status ${rc}, not refused by name:\n${stderr}")
+endif()
+message(STATUS "--resume keeps and refuses invocation reports as it should")

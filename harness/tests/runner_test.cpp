@@ -508,7 +508,7 @@ TEST_F(Runner, InvocationReportsMergeIntoOne) {
   for (const json& cell : merged["results"]) {
     if (cell["key"] == failed_key) {
       EXPECT_EQ(cell["status"], "failed");
-      EXPECT_EQ(cell["invocation"], 1);
+      EXPECT_EQ(cell["invocation"], 2);
       continue;
     }
     if (cell["status"] != "ok") continue;
@@ -516,7 +516,7 @@ TEST_F(Runner, InvocationReportsMergeIntoOne) {
     ASSERT_EQ(cell["repetitions"].size(), 4u);
     std::vector<int> invocations;
     for (const json& rep : cell["repetitions"]) invocations.push_back(rep["invocation"]);
-    EXPECT_EQ(invocations, (std::vector<int>{0, 0, 1, 1}));
+    EXPECT_EQ(invocations, (std::vector<int>{1, 1, 2, 2}));
     const json& throughput = cell["aggregates"]["throughput"];
     EXPECT_EQ(throughput["ci_method"], "order_statistics_of_invocation_medians");
     EXPECT_EQ(throughput["n"], 2);

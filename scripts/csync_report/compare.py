@@ -347,11 +347,12 @@ def _why_not_comparable(base, cand, metric, legacy):
     return None
 
 
-def samples(cell, metric):
+def samples(cell, metric, pooled=False):
     """The metric's independent values: one per repetition that recorded it
     -- or, for a cell merged from several invocations (csync-bench
     --invocations), one per invocation, its median: repetitions of one
-    process are not independent of one another, the processes are."""
+    process are not independent of one another, the processes are.
+    `pooled`: every repetition even then (see _compare_cell)."""
     by_invocation = {}
     for rep in cell["repetitions"]:
         value = rep
@@ -359,7 +360,7 @@ def samples(cell, metric):
             value = value.get(step) if isinstance(value, dict) else None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             by_invocation.setdefault(rep.get("invocation", 0), []).append(value)
-    if len(by_invocation) > 1:
+    if len(by_invocation) > 1 and not pooled:
         return [statistics.median(v) for _, v in sorted(by_invocation.items())]
     return [v for values in by_invocation.values() for v in values]
 
@@ -376,7 +377,13 @@ def _compare_cell(base, cand, metric, alpha=SIGNIFICANCE):
         ratio = 1.0 if cand_median == 0 else None
     else:
         ratio = cand_median / base_median
-    base_samples, cand_samples = samples(base, metric), samples(cand, metric)
+    # One side merged from several processes, the other one process: their
+    # invocation medians and repetitions are different units, so both sides
+    # are compared as repetitions -- which ignores the variation between
+    # processes, and the row says so.
+    mixed_units = merged(base) != merged(cand)
+    base_samples = samples(base, metric, pooled=mixed_units)
+    cand_samples = samples(cand, metric, pooled=mixed_units)
     test = mann_whitney(base_samples, cand_samples)
     log_scale = all(v > 0 for v in base_samples + cand_samples)
     if log_scale:
@@ -394,7 +401,11 @@ def _compare_cell(base, cand, metric, alpha=SIGNIFICANCE):
     return CellComparison(base["name"], base["parameters"]["strategy"], base_median,
                           cand_median, ratio, test.p_value, len(base_samples),
                           len(cand_samples), metric.higher_is_better,
-                          cell_notes(base, cand, metric), p_method=test.method,
+                          cell_notes(base, cand, metric) + (
+                              ("one side merges several invocations, the other is one process: "
+                               "compared as repetitions, which ignores the variation between "
+                               "processes",) if mixed_units else ()),
+                          p_method=test.method,
                           shift=shift, log_scale=log_scale, ratio_low=ratio_low,
                           ratio_high=ratio_high, alpha=alpha, baseline_loop=loops[0],
                           candidate_loop=loops[1], baseline_merged=merged(base),

@@ -645,16 +645,15 @@ def micro_block(ctx):
     # ratios to the peers), with its coverage.
     with_values = all(len(benches[name]["values"]) >= 2 for name in names)
 
-    def ratio_cell(name):
-        text = sig(median(name) / reference)
-        if not with_values or name == spec.reference:
-            return text
+    def hodges_lehmann(name):
+        if name == spec.reference:
+            return ""
         hl = ratio_interval(benches[spec.reference]["values"], benches[name]["values"])
-        return f"{text} [{sig(hl.low)}, {sig(hl.high)}]"
+        return f"{sig(hl.estimate)} [{sig(hl.low)}, {sig(hl.high)}]"
 
     rows = [[MICRO_LABELS[name], f"{sig(median(name) * scale)} {spec.unit}",
              f"{sig(benches[name].get('stddev', math.nan) * scale)} {spec.unit}",
-             ratio_cell(name)]
+             sig(median(name) / reference), *([hodges_lehmann(name)] if with_values else [])]
             for name in names]
     context = data.get("context", {})
     load = context.get("load_avg") or []
@@ -673,9 +672,9 @@ def micro_block(ctx):
         coverage = min(ratio_interval(benches[spec.reference]["values"],
                                       benches[name]["values"]).coverage
                        for name in spec.rows)
-        intervals = (f"In brackets, the Hodges-Lehmann interval of each ratio over every pair of "
-                     f"repetitions (coverage at least {coverage * 100:.3g} %, from the exact "
-                     f"Mann-Whitney distribution).")
+        intervals = (f"The last column is the Hodges-Lehmann estimate of each ratio over every "
+                     f"pair of repetitions with its interval (coverage at least "
+                     f"{coverage * 100:.3g} %, from the exact Mann-Whitney distribution).")
     else:
         intervals = ("The file keeps no single repetitions, so there is no interval, and a "
                      "ratio is a ratio of medians.")
@@ -687,7 +686,10 @@ def micro_block(ctx):
              f"Statistics: {_repetitions_text(repetitions)}; a value is Google Benchmark's "
              f"median of the repetitions (each the mean of its iterations) with their standard "
              f"deviation. {intervals}", ""]
-    lines += table(["", "median", "stddev", f"ratio to {_micro_short(spec.reference)}"], rows)
+    header = ["", "median", "stddev", f"ratio of medians to {_micro_short(spec.reference)}"]
+    if with_values:
+        header.append("Hodges-Lehmann [interval]")
+    lines += table(header, rows)
     worst = max(spec.target, key=median)
     ratio = median(worst) / reference
     largest = "the largest ratio" if len(spec.target) > 1 else "the ratio"
@@ -1066,8 +1068,8 @@ def resolution(ctx):
             halves.append(100 * (interval.high - interval.low) / 2 / statistics.median(values))
             coverages.add(interval.coverage)
     invocations = {cell["aggregates"]["throughput"]["invocations"] for cell in cells}
-    repetitions = {len(cell["repetitions"]) // cell["aggregates"]["throughput"]["invocations"]
-                   for cell in cells}
+    repetitions = {count for cell in cells
+                   for count in Counter(rep["invocation"] for rep in cell["repetitions"]).values()}
     two_runs = 1.96 * math.sqrt(2) * statistics.median(between)
 
     def percent_span(values):
@@ -1088,11 +1090,16 @@ def resolution(ctx):
               f"{', '.join(percent(c) for c in sorted(coverages))}) has a median half-width of "
               f"{sig(statistics.median(halves)) if halves else 'n/a'} %: within one run, "
               f"differences below about that are not resolved.",
-              f"* Two runs of one process each differ by up to about {sig(two_runs)} % at the "
-              f"median cell from the between-process spread alone (1.96 × √2 × that spread): "
-              f"a difference between strategies or builds smaller than that is not established "
-              f"by single runs, whatever their intervals say. `--invocations 6` gives intervals "
-              f"over the processes with 96.9 % coverage."]
+              (f"* Two runs of one process each: at the median cell, 95 % of the differences "
+               f"between them lie within ±{sig(two_runs)} % from the between-process spread alone "
+               f"(1.96 × √2 × that spread; the within-process part comes on top). A difference "
+               f"between two builds or two days smaller than that is not established by one "
+               f"process a side, whatever the intervals of each say; `--invocations 6` gives "
+               f"intervals over the processes with 96.9 % coverage."
+               if two_runs > 0 else
+               "* Between processes the cells' means showed no spread beyond the within-process "
+               "one here (0 at the median cell): the within-process intervals are the "
+               "resolution.")]
     return lines
 
 

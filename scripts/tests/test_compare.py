@@ -630,17 +630,27 @@ def test_pingpong_has_no_acquire_latency_to_compare(pair, run_script, golden):
 def test_a_merged_cell_is_compared_through_its_invocations_medians(pair):
     """Repetitions of one process are not independent: a cell merged from
     several invocations (csync-bench --invocations) gives one sample per
-    invocation, its median, and the warnings say n counts invocations."""
+    invocation, its median, when both sides are merged; against a side of
+    one process the units differ, so both are compared as repetitions and
+    the row says so."""
     baseline, candidate = pair
-    cell = next(c for c in candidate.data["results"] if c["name"] == FUTEX)
-    reps = cell["repetitions"]
-    for i, rep in enumerate(reps):
-        rep["invocation"] = i % 3
     metric = METRICS["throughput"]
-    expected = [statistics.median(r["throughput_ops_per_s"] for r in reps[k::3]) for k in range(3)]
-    assert samples(cell, metric) == expected
-    futex = by_name(compare_reports(baseline, candidate, "throughput"))[FUTEX]
-    assert (futex.baseline_n, futex.candidate_n) == (9, 3)
-    assert futex.candidate_merged and not futex.baseline_merged
+    for side, count in ((candidate, 3), (baseline, 3)):
+        cell = next(c for c in side.data["results"] if c["name"] == FUTEX)
+        for i, rep in enumerate(cell["repetitions"]):
+            rep["invocation"] = 1 + i % count
+        if side is candidate:
+            reps = cell["repetitions"]
+            expected = [statistics.median(r["throughput_ops_per_s"] for r in reps[k::3])
+                        for k in range(3)]
+            assert samples(cell, metric) == expected
+            assert len(samples(cell, metric, pooled=True)) == len(reps)
+            mixed = by_name(compare_reports(baseline, candidate, "throughput"))[FUTEX]
+            assert (mixed.baseline_n, mixed.candidate_n) == (9, 10)
+            assert any("compared as repetitions" in note for note in mixed.notes)
+    both = by_name(compare_reports(baseline, candidate, "throughput"))[FUTEX]
+    assert (both.baseline_n, both.candidate_n) == (3, 3)
+    assert both.candidate_merged and both.baseline_merged
+    assert not any("compared as repetitions" in note for note in both.notes)
     text = "\n".join(warnings(compare_reports(baseline, candidate, "throughput")))
     assert "of the candidate merge several invocations" in text

@@ -257,7 +257,7 @@ def test_a_micro_block_with_single_repetitions_and_build_info(tmp_path, run_scri
     assert run_script("docs_numbers.py", "--write", "--root", tmp_path, doc).returncode == 0
     text = body(doc.read_text(encoding="utf-8"), "micro-uncontended")
     assert "Build: commit `0123456789ab` (clean tree), g++ 12.2.0 Release" in text
-    assert "Hodges-Lehmann interval of each ratio" in text
+    assert "Hodges-Lehmann estimate of each ratio" in text
     row = next(line for line in text.splitlines() if line.startswith("| `intrusive_list`"))
     assert re.search(r"\| [0-9.]+ \[[0-9.]+, [0-9.]+\] \|$", row), row
 
@@ -290,7 +290,7 @@ def test_the_resolution_block_reads_a_merged_report(tmp_path, run_script):
     text = body(doc.read_text(encoding="utf-8"), "resolution")
     assert "vary by a median 2.00 % of its median" in text
     assert "moves by a further median 5.00 %" in text
-    assert "differ by up to about 13.9 %" in text
+    assert "lie within ±13.9 %" in text
 
     single = tmp_path / "docs" / "single.md"
     shutil.copyfile(ROOT / QUICK, tmp_path / QUICK)

@@ -35,6 +35,8 @@
 //                     CancelledCondvarWaiterForwardsNotification, StopRequestedBeforeWait
 //  8 destruction      SemaphoreDestroyedAfterWaitersLeave, MutexDestroyedByLastUser,
 //                     CondvarDestroyedByLastWaiter, CondvarDestroyedAfterWaitersGiveUp,
+//                     CondvarDestroyedByWaiterWhileNotifierIsInside,
+//                     CondvarDeleteWaitsForANotifierInsideNotify,
 //                     UnlockDoesNotTouchTheMutexOnceAnotherCanOwnIt
 //  9 statistics       StatisticsHookCountsWakes
 //    construction     FairnessPolicyConstruction
@@ -1384,6 +1386,95 @@ TYPED_TEST_P(Conformance, MutexDestroyedByLastUser) {
   }
 }
 
+/// The notifier changes the state under the mutex, unlocks, and only then
+/// notifies; the woken waiter deletes the condvar at once, possibly while the
+/// notifier is still inside notify_one (an eventcount's broadcast lets a
+/// thread see the epoch move before the notifier has read its sleeper
+/// count). Nothing may touch the condvar after the delete (AddressSanitizer;
+/// the counting-statistics build makes even the statistics an access).
+TYPED_TEST_P(Conformance, CondvarDestroyedByWaiterWhileNotifierIsInside) {
+  CSYNC_COMBO_TYPES();
+  const std::size_t rounds = TypeParam::rounds(200, 8, 2);
+  csync::Mutex<S> m;
+  for (std::size_t round = 0; round < rounds; ++round) {
+    auto* cv = new csync::Condvar<CS>;
+    bool waiting = false, ready = false;  // guarded by m
+    std::atomic<std::size_t> deleted{0};
+    auto waiter = [&](std::size_t) -> Task<> {
+      co_await K::lock(m);
+      waiting = true;
+      co_await K::wait(*cv, m, [&] { return ready; });
+      delete cv;
+      deleted.fetch_add(1);
+      m.unlock();
+    };
+    auto workers = K::start(1, waiter);
+    spin_until(
+        [&] {
+          std::lock_guard<csync::Mutex<S>> lock(m);
+          return waiting;
+        },
+        "the waiter waits");
+    csync::Condvar<CS>* const notified = cv;  // read before the waiter may delete it
+    {
+      std::lock_guard<csync::Mutex<S>> lock(m);
+      ready = true;
+    }
+    notified->notify_one();  // without the mutex: the waiter may already be deleting it
+    workers.join();
+    EXPECT_EQ(deleted.load(), 1u);
+  }
+}
+
+/// The same, deterministic: the notifier stops inside notify_one, after the
+/// strategy's notify (an eventcount's epoch bump), for up to 200 ms or until
+/// the waiter has deleted the condvar. A delete must wait for the notifier
+/// to leave notify: it may not complete while the notifier is inside.
+/// (Queue strategies and eventcount sleepers in the kernel are not woken
+/// before the delivery, after notify; a spinning eventcount thread sees the
+/// bump at once.)
+TYPED_TEST_P(Conformance, CondvarDeleteWaitsForANotifierInsideNotify) {
+  CSYNC_COMBO_TYPES();
+  if constexpr (!K::is_threads) {
+    GTEST_SKIP() << "a coroutine waiter is queued and claimed: woken only by the delivery";
+  } else {
+    csync::Mutex<S> m;
+    auto* cv = new csync::Condvar<PS>;
+    bool waiting = false, ready = false;  // guarded by m
+    std::atomic<bool> deleted{false}, deleted_while_inside{false};
+    std::thread waiter([&] {
+      m.lock();
+      waiting = true;
+      cv->wait(m, [&] { return ready; });
+      delete cv;
+      deleted = true;
+      m.unlock();
+    });
+    spin_until(
+        [&] {
+          std::lock_guard<csync::Mutex<S>> lock(m);
+          return waiting;
+        },
+        "the waiter waits");
+    {
+      std::lock_guard<csync::Mutex<S>> lock(m);
+      ready = true;
+    }
+    PS::after_notify_hook() = [&] {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+      while (!deleted.load() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+      deleted_while_inside = deleted.load();
+    };
+    csync::Condvar<PS>* const notified = cv;
+    notified->notify_one();
+    PS::after_notify_hook() = nullptr;
+    waiter.join();
+    EXPECT_FALSE(deleted_while_inside.load())
+        << "the condvar was deleted while its notifier was still inside notify_one";
+    EXPECT_TRUE(deleted.load());
+  }
+}
+
 /// Waiters notified under the mutex; the last one to return deletes the
 /// condvar (no thread waits on it any more; the notifier returned from
 /// notify_all before unlocking).
@@ -2135,6 +2226,8 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance,
                             CancelledCondvarWaiterForwardsNotification, StopRequestedBeforeWait,
                             SemaphoreDestroyedAfterWaitersLeave, MutexDestroyedByLastUser,
                             CondvarDestroyedByLastWaiter, CondvarDestroyedAfterWaitersGiveUp,
+                            CondvarDestroyedByWaiterWhileNotifierIsInside,
+                            CondvarDeleteWaitsForANotifierInsideNotify,
                             UnlockDoesNotTouchTheMutexOnceAnotherCanOwnIt,
                             StatisticsHookCountsWakes,
                             FairnessPolicyConstruction, ThreadsAndCoroutinesShareAPrimitive,

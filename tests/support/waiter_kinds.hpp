@@ -364,14 +364,29 @@ class probe {
   template <class Visitor>
   std::size_t notify(Visitor&& visitor, csync::detail::wake_list& woken) {
     if (notify_hook_) notify_hook_();
-    if (!visit_hook_) return inner_.notify(std::forward<Visitor>(visitor), woken);
-    return inner_.notify(
-        [&](csync::detail::waiter* head) {
-          const csync::visit decision = visitor(head);
-          visit_hook_(head, decision);
-          return decision;
-        },
-        woken);
+    std::size_t detached = 0;
+    if (!visit_hook_) {
+      detached = inner_.notify(std::forward<Visitor>(visitor), woken);
+    } else {
+      detached = inner_.notify(
+          [&](csync::detail::waiter* head) {
+            const csync::visit decision = visitor(head);
+            visit_hook_(head, decision);
+            return decision;
+          },
+          woken);
+    }
+    // Static, as deliver_hook: a waiter woken by an eventcount's epoch bump
+    // may destroy the primitive, and this probe with it, while the hook runs.
+    if (after_notify_hook()) after_notify_hook()();
+    return detached;
+  }
+  /// Called when Inner's notify returned, still inside the primitive's
+  /// notify (static: see notify). Set before the primitive is shared and
+  /// cleared before the test ends.
+  static std::function<void()>& after_notify_hook() noexcept {
+    static std::function<void()> hook;
+    return hook;
   }
   /// Runs the deliver hook (if set), then Inner's delivery: the hook sees the
   /// moment after the notifier's last access to the primitive and before any

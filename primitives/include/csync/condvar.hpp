@@ -55,10 +55,12 @@
 //     unwoken and the waiter finishes its cancellation; the destructor waits
 //     for such a waiter to finish leaving (it is running, not waiting).
 //   * Threads on an eventcount strategy are woken by broadcast and so cannot
-//     be claimed: a woken thread still reads the epoch once, and the
-//     destructor waits until every such thread has left, as glibc's
-//     pthread_cond_destroy does. A woken thread is running, so this wait is
-//     short and cannot deadlock a loop.
+//     be claimed: a woken thread still reads the epoch once, and may leave
+//     while its notifier is still inside notify. The destructor waits until
+//     every such thread has left and every notifier has returned, as glibc's
+//     pthread_cond_destroy does; both are running, so this wait is short and
+//     cannot deadlock a loop. So a woken waiter may destroy the condvar even
+//     when the notifier called notify without holding the lock.
 // A notifier may notify with or without holding the lock.
 //
 // Drop = cancel: a coroutine frame destroyed while it waits (on its loop's
@@ -126,7 +128,8 @@ class Condvar {
   explicit Condvar(const typename S::options& options) : strategy_(options) {}
   Condvar(const Condvar&) = delete;
   Condvar& operator=(const Condvar&) = delete;
-  /// Waits for waiters that are still leaving (see "Lifetime").
+  /// Waits for waiters that are still leaving and, with an eventcount
+  /// strategy, for notifiers still inside notify (see "Lifetime").
   ~Condvar() {
     detail::backoff backoff;
 #if !defined(NDEBUG)
@@ -141,38 +144,50 @@ class Condvar {
              "csync::Condvar destroyed while a waiter was never notified");
       backoff.pause();
     }
+    if constexpr (!S::has_queue) {
+      // acquire: pairs with notify_scope's release decrement -- a notifier's
+      // last access to *this happens-before the destruction. A notifier is
+      // running (notify never blocks), so this wait is short.
+      while (notifying_.load(std::memory_order_acquire) != 0) backoff.pause();
+    }
   }
 
   void notify_one() {
     if (!may_have_waiters()) return;
     detail::wake_list woken;
     bool woke = false;
-    notify_queues(
-        [this, &woke](detail::waiter* head) {
-          if (head == nullptr || woke) return visit::stop;
-          if (!claim(*head)) return visit::drop;  // its owner gave up first: not a wake
-          woke = true;
-          return visit::wake;
-        },
-        woken);
-    S::deliver(woken);
+    {
+      const notify_scope inside(*this);
+      notify_queues(
+          [this, &woke](detail::waiter* head) {
+            if (head == nullptr || woke) return visit::stop;
+            if (!claim(*head)) return visit::drop;  // its owner gave up first: not a wake
+            woke = true;
+            return visit::wake;
+          },
+          woken);
+    }
+    S::deliver(woken);  // no access to *this from here on
   }
 
   void notify_all() {
     if (!may_have_waiters()) return;
     detail::wake_list woken;
     std::optional<std::uint64_t> snapshot;
-    notify_queues(
-        [this, &snapshot](detail::waiter* head) {
-          // Taken inside the strategy's serialization, which also orders every
-          // registration's generation read: later registrations see a larger one.
-          // relaxed: that serialization provides the ordering.
-          if (!snapshot) snapshot = generation_.fetch_add(1, std::memory_order_relaxed);
-          if (head == nullptr || head->generation > *snapshot) return visit::stop;
-          return claim(*head) ? visit::wake : visit::drop;
-        },
-        woken);
-    S::deliver(woken);
+    {
+      const notify_scope inside(*this);
+      notify_queues(
+          [this, &snapshot](detail::waiter* head) {
+            // Taken inside the queue's serialization, which also orders every
+            // registration's generation read: later registrations see a larger
+            // one. relaxed: that serialization provides the ordering.
+            if (!snapshot) snapshot = generation_.fetch_add(1, std::memory_order_relaxed);
+            if (head == nullptr || head->generation > *snapshot) return visit::stop;
+            return claim(*head) ? visit::wake : visit::drop;
+          },
+          woken);
+    }
+    S::deliver(woken);  // no access to *this from here on
   }
 
   template <class Lock>
@@ -256,19 +271,44 @@ class Condvar {
 
  private:
   struct no_coroutine_queue {};
+  struct no_notifier_count {};
+
+  /// Eventcount strategies: a notifier inside notify. Their broadcast
+  /// cannot tell its waiters apart, so a woken thread is not claimed and may
+  /// see the epoch move, leave and destroy the condvar while the notifier
+  /// still reads the strategy (its sleeper count) or the coroutine queue;
+  /// the destructor waits for the count to drop (queue strategies need
+  /// none: nobody they wake runs before the delivery, after the last access).
+  class notify_scope {
+   public:
+    explicit notify_scope(Condvar& cv) noexcept : cv_(cv) {
+      // relaxed: ordered before the epoch bump inside, a release RMW that a
+      // waking thread acquires before it can leave and destroy *this.
+      if constexpr (!S::has_queue) cv_.notifying_.fetch_add(1, std::memory_order_relaxed);
+    }
+    ~notify_scope() {
+      // release: pairs with the destructor's acquire load; our last access.
+      if constexpr (!S::has_queue) cv_.notifying_.fetch_sub(1, std::memory_order_release);
+    }
+    notify_scope(const notify_scope&) = delete;
+    notify_scope& operator=(const notify_scope&) = delete;
+
+   private:
+    Condvar& cv_;
+  };
 
   /// Runs `visitor` over the queued waiters (it decides who is woken) into
   /// `woken`; an eventcount strategy's notify also bumps its epoch for the
   /// threads (a broadcast: it never calls the visitor). No delivery yet.
   template <class Visitor>
   void notify_queues(Visitor&& visitor, detail::wake_list& woken) {
-    strategy_.notify(visitor, woken);
     if constexpr (!S::has_queue) {
       // Counted before any delivery: a delivered owner may destroy *this.
       if (const std::size_t n = coroutine_queue_.notify(visitor, woken); n != 0) {
         strategy_.stats().on_wake(n);
       }
     }
+    strategy_.notify(visitor, woken);
   }
 
   bool may_have_waiters() const noexcept {
@@ -609,6 +649,10 @@ class Condvar {
   /// Registered waiters not yet accounted for: a hint for notify, and what
   /// the destructor waits for (see "Lifetime").
   detail::atomic<std::size_t> waiting_{0};
+  /// Eventcount strategies: notifiers inside notify (notify_scope).
+  [[no_unique_address]] std::conditional_t<S::has_queue, no_notifier_count,
+                                           detail::atomic<std::uint32_t>>
+      notifying_{};
   /// For dropped coroutine waits that pass on a notification. Declared
   /// last, so destroyed first: the pinned notify_one it waits for still
   /// finds every other member intact.
