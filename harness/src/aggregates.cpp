@@ -56,8 +56,8 @@ nlohmann::json metric_json(const invocation_groups& groups, const char* unit) {
   out["ci_method"] = "order_statistics_of_invocation_medians";
   out["invocations"] = groups.size();
   out["repetitions"] = flattened(groups).size();
-  out["within_invocation_stddev"] = parts.within_stddev;
-  out["between_invocation_stddev"] = parts.between_stddev;
+  out["within_invocation_stddev"] = parts.separable ? nlohmann::json(parts.within_stddev) : nlohmann::json();
+  out["between_invocation_stddev"] = parts.separable ? nlohmann::json(parts.between_stddev) : nlohmann::json();
   return out;
 }
 

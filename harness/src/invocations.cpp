@@ -270,8 +270,9 @@ int run_invocations(const run_options& options, std::ostream& err) {
     }
     err << "csync-bench: invocation " << k << "/" << options.invocations << " -> " << part << "\n";
     std::string error;
-    const int rc = platform::run_process(child_command(*executable, options, part, part_seed, resume), error);
-    if (rc < 0) {
+    const int rc = platform::run_process(child_command(*executable, options, part, part_seed, resume),
+                                         error, &interrupt_requested);
+    if (!error.empty()) {
       err << "csync-bench: --invocations: cannot run " << *executable << ": " << error << "\n";
       return exit_failure;
     }

@@ -244,17 +244,32 @@ variance_components variance_components_of(const invocation_groups& groups) {
     size_sum += static_cast<double>(g.size());
   }
   variance_components out;
-  const double within = within_df > 0 ? within_ss / within_df : 0;
+  if (within_df == 0) return out;  // one repetition per invocation: nothing to separate
+  const double within = within_ss / within_df;
   out.within_stddev = std::sqrt(within);
   if (means.size() < 2) return out;
-  const double grand = std::accumulate(means.begin(), means.end(), 0.0) / static_cast<double>(means.size());
+  // One-way random-effects ANOVA (unbalanced groups: n0 as the group size).
+  const double k = static_cast<double>(means.size());
+  double grand = 0, size_squares = 0;
+  std::size_t g = 0;
+  for (const auto& group : groups) {
+    if (group.empty()) continue;
+    grand += means[g++] * static_cast<double>(group.size());
+    size_squares += static_cast<double>(group.size()) * static_cast<double>(group.size());
+  }
+  grand /= size_sum;
   double between_ss = 0;
-  for (double m : means) between_ss += (m - grand) * (m - grand);
-  const double means_variance = between_ss / static_cast<double>(means.size() - 1);
-  // The spread of invocation means holds the within-variance once more,
-  // divided by the repetitions per invocation (their mean count).
-  const double per_group = size_sum / static_cast<double>(means.size());
-  out.between_stddev = std::sqrt(std::max(0.0, means_variance - within / per_group));
+  g = 0;
+  for (const auto& group : groups) {
+    if (group.empty()) continue;
+    between_ss += static_cast<double>(group.size()) * (means[g] - grand) * (means[g] - grand);
+    ++g;
+  }
+  const double n0 = (size_sum - size_squares / size_sum) / (k - 1);
+  // The between mean square holds the within-variance once more: what is
+  // left is n0 times the variance of the groups' true means.
+  out.between_stddev = std::sqrt(std::max(0.0, (between_ss / (k - 1) - within) / n0));
+  out.separable = true;
   return out;
 }
 

@@ -182,6 +182,9 @@ std::vector<double> invocation_medians(const invocation_groups& groups);
 /// nothing more).
 struct variance_components {
   double within_stddev = 0, between_stddev = 0;
+  /// false: one value per invocation (or one invocation), so the two
+  /// cannot be told apart; the report then says null for both.
+  bool separable = false;
 };
 variance_components variance_components_of(const invocation_groups& groups);
 

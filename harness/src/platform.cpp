@@ -1,10 +1,13 @@
 // harness/src/platform.cpp -- see platform.hpp.
 #include "platform.hpp"
 
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #if defined(_WIN32)
@@ -203,7 +206,8 @@ std::string quoted(const std::string& arg) {
 }
 }  // namespace
 
-int run_process(const std::vector<std::string>& argv, std::string& error) {
+int run_process(const std::vector<std::string>& argv, std::string& error,
+                const std::atomic<bool>*) {
   std::string command_line;
   for (const std::string& arg : argv) command_line += (command_line.empty() ? "" : " ") + quoted(arg);
   STARTUPINFOA startup{};
@@ -219,7 +223,7 @@ int run_process(const std::vector<std::string>& argv, std::string& error) {
   ::GetExitCodeProcess(process.hProcess, &code);
   ::CloseHandle(process.hThread);
   ::CloseHandle(process.hProcess);
-  return static_cast<int>(code);
+  return static_cast<int>(code);  // an NTSTATUS of a crash is negative: not 0, 1, 2 or 130
 }
 
 bool stderr_is_terminal() noexcept { return ::_isatty(::_fileno(stderr)) != 0; }
@@ -442,7 +446,8 @@ std::optional<std::array<double, 3>> load_average() {
 
 std::uint64_t process_id() noexcept { return static_cast<std::uint64_t>(::getpid()); }
 
-int run_process(const std::vector<std::string>& argv, std::string& error) {
+int run_process(const std::vector<std::string>& argv, std::string& error,
+                const std::atomic<bool>* interrupt) {
   std::vector<char*> args;
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
@@ -451,15 +456,26 @@ int run_process(const std::vector<std::string>& argv, std::string& error) {
     error = std::strerror(e);
     return -1;
   }
+  // Polled, not a blocking waitpid: SIGINT's handler is installed with
+  // SA_RESTART, so a blocking wait would not notice an interrupt meant for
+  // this process alone; the child gets it forwarded.
+  bool forwarded = false;
   int status = 0;
-  while (::waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) {
+  for (;;) {
+    const pid_t done = ::waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    if (done < 0 && errno != EINTR) {
       error = std::strerror(errno);
       return -1;
     }
+    if (interrupt && !forwarded && interrupt->load()) {
+      ::kill(child, SIGINT);
+      forwarded = true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : 1;
 }
 
 bool stderr_is_terminal() noexcept { return ::isatty(STDERR_FILENO) == 1; }

@@ -34,6 +34,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <ctime>
 #include <optional>
@@ -124,10 +125,12 @@ std::optional<std::array<double, 3>> load_average();
 
 std::uint64_t process_id() noexcept;
 /// Runs the program at argv[0] with `argv` in a new process, with this
-/// process's standard streams, and waits for it: its exit status, 128 + the
-/// signal that ended it (POSIX), or -1 with `error` set when it could not
-/// be started.
-int run_process(const std::vector<std::string>& argv, std::string& error);
+/// process's standard streams, and waits for it: its exit status (POSIX:
+/// 128 + the signal that ended it). When it could not be started, `error`
+/// says why (and the status means nothing). POSIX: once `interrupt` is
+/// set, the child is sent SIGINT (once) and still waited for.
+int run_process(const std::vector<std::string>& argv, std::string& error,
+                const std::atomic<bool>* interrupt = nullptr);
 /// Whether standard error is a terminal (the progress line's redraw needs one).
 bool stderr_is_terminal() noexcept;
 /// UTC broken-down time of `t`.

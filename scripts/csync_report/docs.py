@@ -1049,7 +1049,7 @@ def resolution(ctx):
     between processes, one run's own interval, and how far two runs differ."""
     report = ctx.reports()[0]
     cells = [cell for cell in report.ok_cells()
-             if "between_invocation_stddev" in cell["aggregates"].get("throughput", {})]
+             if _is_number(cell["aggregates"].get("throughput", {}).get("between_invocation_stddev"))]
     if not cells:
         raise DocsError(f"{report.path}: no cell merged from several invocations "
                         f"(csync-bench run --invocations N)")
