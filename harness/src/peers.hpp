@@ -51,23 +51,27 @@ class std_counting_semaphore {
   std::counting_semaphore<> sem_;
 };
 
-class std_mutex_condvar {
+/// The textbook semaphore: a count under a mutex with one condition
+/// variable. std_mutex_condvar for threads; peers_fiber.hpp makes the same
+/// of Boost.Fiber's primitives.
+template <class Mutex, class Condvar>
+class counted_semaphore {
  public:
-  explicit std_mutex_condvar(std::uint64_t permits) : count_(permits) {}
+  explicit counted_semaphore(std::uint64_t permits) : count_(permits) {}
   void acquire(std::uint64_t n) {
-    std::unique_lock lock(mutex_);
+    std::unique_lock<Mutex> lock(mutex_);
     available_.wait(lock, [&] { return count_ >= n; });
     count_ -= n;
   }
   bool try_acquire(std::uint64_t n) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard<Mutex> lock(mutex_);
     if (count_ < n) return false;
     count_ -= n;
     return true;
   }
   void release(std::uint64_t n) {
     {
-      std::lock_guard lock(mutex_);
+      std::lock_guard<Mutex> lock(mutex_);
       count_ += n;
     }
     // Every waiter wants the same weight, so one wake per release suffices.
@@ -75,10 +79,12 @@ class std_mutex_condvar {
   }
 
  private:
-  std::mutex mutex_;
-  std::condition_variable available_;
-  std::uint64_t count_;
+  Mutex mutex_;
+  Condvar available_;
+  std::uint64_t count_;  // guarded by mutex_
 };
+
+using std_mutex_condvar = counted_semaphore<std::mutex, std::condition_variable>;
 
 #if defined(CSYNC_DETAIL_HAVE_FUTEX)
 class futex_spin_then_block {

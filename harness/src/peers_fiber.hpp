@@ -23,68 +23,27 @@
 
 #if CSYNC_BENCH_HAVE_BOOST_FIBER
 
-#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include <boost/fiber/all.hpp>
 
+#include "peers.hpp"
 #include "workloads.hpp"
 #include "workloads_condvar.hpp"
 
 namespace csync::bench {
 
 namespace peers {
-
-class boost_fiber_semaphore {
- public:
-  explicit boost_fiber_semaphore(std::uint64_t permits) : count_(permits) {}
-  void acquire(std::uint64_t n) {
-    std::unique_lock lock(mutex_);
-    available_.wait(lock, [&] { return count_ >= n; });
-    count_ -= n;
-  }
-  bool try_acquire(std::uint64_t n) {
-    std::lock_guard lock(mutex_);
-    if (count_ < n) return false;
-    count_ -= n;
-    return true;
-  }
-  void release(std::uint64_t n) {
-    {
-      std::lock_guard lock(mutex_);
-      count_ += n;
-    }
-    // Every waiter wants the same weight, so one wake per release suffices.
-    available_.notify_one();
-  }
-
- private:
-  boost::fibers::mutex mutex_;
-  boost::fibers::condition_variable available_;
-  std::uint64_t count_;  // guarded by mutex_
-};
-
+using boost_fiber_semaphore =
+    counted_semaphore<boost::fibers::mutex, boost::fibers::condition_variable>;
 }  // namespace peers
 
-class fiber_kit : public owning_kit<boost::fibers::mutex, boost::fibers::condition_variable> {
- public:
-  static constexpr bool has_coroutines = false;
-
-  template <class Pred>
-  static void wait(condvar_type& cv, mutex_type& m, Pred pred) {
-    std::unique_lock lock(m, std::adopt_lock);  // the caller holds m
-    cv.wait(lock, pred);
-    lock.release();  // and still holds it afterwards
-  }
-
-  template <class Out>
-  void add_stats(Out&) const {}
-};
+using fiber_kit = unique_lock_kit<boost::fibers::mutex, boost::fibers::condition_variable>;
 
 namespace waiting {
 
@@ -102,16 +61,9 @@ struct on_fibers : blocking {
   }
   static auto idle_until(std::uint64_t deadline_ns, const std::atomic<bool>& stop) {
     return blocking_call{[deadline_ns, &stop] {
-      for (std::uint64_t now = now_ns(); now < deadline_ns; now = now_ns()) {
-        if (stop.load(std::memory_order_relaxed)) return;
-        const std::uint64_t left = deadline_ns - now;
-        if (left > detail::spin_window_ns) {
-          boost::this_fiber::sleep_for(std::chrono::nanoseconds(
-              std::min<std::uint64_t>(left - detail::spin_window_ns, 1'000'000)));
-        } else {
-          boost::this_fiber::yield();
-        }
-      }
+      detail::idle_until(
+          deadline_ns, stop, [](std::chrono::nanoseconds d) { boost::this_fiber::sleep_for(d); },
+          [] { boost::this_fiber::yield(); });
     }};
   }
 };

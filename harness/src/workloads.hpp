@@ -472,6 +472,22 @@ inline csync::Task<void> coroutine_hold(hold_mode mode) {
 /// sleeping and spins (sleep and timer wake-ups are late by tens of µs).
 inline constexpr std::uint64_t spin_window_ns = 50'000;
 
+/// A blocking open-loop wait for the intended start `deadline_ns`, or until
+/// `stop`: `sleep(d)` (at most 1 ms at a time) until the last
+/// `spin_window_ns`, then `spin()` between clock reads.
+template <class Sleep, class Spin>
+void idle_until(std::uint64_t deadline_ns, const std::atomic<bool>& stop, Sleep sleep, Spin spin) {
+  for (std::uint64_t now = now_ns(); now < deadline_ns; now = now_ns()) {
+    if (stop.load(std::memory_order_relaxed)) return;
+    const std::uint64_t left = deadline_ns - now;
+    if (left > spin_window_ns) {
+      sleep(std::chrono::nanoseconds(std::min<std::uint64_t>(left - spin_window_ns, 1'000'000)));
+    } else {
+      spin();
+    }
+  }
+}
+
 /// Open loop: a worker's intended start times, `rate` per second on average
 /// (Poisson: exponential gaps; fixed: equal gaps, each worker at its own
 /// random phase so that workers do not arrive in bursts), from its first
@@ -548,14 +564,9 @@ struct blocking {
   /// `spin_window_ns`, spinning after -- or until `stop` is raised.
   static auto idle_until(std::uint64_t deadline_ns, const std::atomic<bool>& stop) {
     return blocking_call{[deadline_ns, &stop] {
-      for (std::uint64_t now = now_ns(); now < deadline_ns; now = now_ns()) {
-        if (stop.load(std::memory_order_relaxed)) return;
-        const std::uint64_t left = deadline_ns - now;
-        if (left > detail::spin_window_ns) {
-          std::this_thread::sleep_for(std::chrono::nanoseconds(
-              std::min<std::uint64_t>(left - detail::spin_window_ns, 1'000'000)));
-        }
-      }
+      detail::idle_until(
+          deadline_ns, stop, [](std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); },
+          [] {});  // a thread spins the last stretch
     }};
   }
 };

@@ -109,13 +109,16 @@ class owning_kit {
   std::vector<std::unique_ptr<condvar_type>> condvars_;
 };
 
-class std_kit : public owning_kit<std::mutex, std::condition_variable> {
+/// A kit of a blocking mutex and a condition variable that waits on a
+/// std::unique_lock of it: std_kit, and Boost.Fiber's (peers_fiber.hpp).
+template <class Mutex, class Condvar>
+class unique_lock_kit : public owning_kit<Mutex, Condvar> {
  public:
   static constexpr bool has_coroutines = false;
 
   template <class Pred>
-  static void wait(condvar_type& cv, mutex_type& m, Pred pred) {
-    std::unique_lock lock(m, std::adopt_lock);  // the caller holds m
+  static void wait(Condvar& cv, Mutex& m, Pred pred) {
+    std::unique_lock<Mutex> lock(m, std::adopt_lock);  // the caller holds m
     cv.wait(lock, pred);
     lock.release();  // and still holds it afterwards
   }
@@ -123,6 +126,8 @@ class std_kit : public owning_kit<std::mutex, std::condition_variable> {
   template <class Out>
   void add_stats(Out&) const {}
 };
+
+using std_kit = unique_lock_kit<std::mutex, std::condition_variable>;
 
 #if CSYNC_BENCH_HAVE_ABSL
 /// absl::Mutex and absl::CondVar under the names the workloads call
